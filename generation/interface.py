@@ -1,0 +1,1 @@
+"""The generation app's public Python API (the only module other apps import)."""

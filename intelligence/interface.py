@@ -1,0 +1,1 @@
+"""The intelligence app's public Python API (the only module other apps import)."""

@@ -1,0 +1,35 @@
+"""A JSON parser that turns every malformed body into a 400, never a 500."""
+
+import json
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class StrictJSONParser(JSONParser):
+    """Rejects NaN/Infinity, NUL characters, invalid UTF-8 and runaway nesting."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        if len(raw) > settings.QUIMBI_MAX_REQUEST_BYTES:
+            from django.core.exceptions import RequestDataTooBig
+
+            raise RequestDataTooBig("Request body exceeds the size limit.")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"Body is not valid UTF-8: {exc.reason}") from exc
+        # PostgreSQL text cannot hold NUL, and no field of ours needs it.
+        if "\x00" in text or "\\u0000" in text:
+            raise ParseError("NUL characters are not allowed.")
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except RecursionError as exc:
+            raise ParseError("JSON is nested too deeply.") from exc
+        except ValueError as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from exc

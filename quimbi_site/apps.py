@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class QuimbiSiteConfig(AppConfig):
+    name = "quimbi_site"
+    verbose_name = "Quimbi site"

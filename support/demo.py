@@ -1,0 +1,5 @@
+"""This app's part of `manage.py seed_demo` (idempotent)."""
+
+
+def seed(*, stdout) -> None:
+    return None
