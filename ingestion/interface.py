@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.dispatch import Signal
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -137,3 +139,8 @@ def events_frame(*, as_of: datetime | None = None, customer_ids: Iterable[str] |
     from ingestion import frames
 
     return frames.events_frame(as_of=as_of, customer_ids=customer_ids)
+
+
+# Sent (after commit) with `customer_ids: tuple[str, ...]` whenever ingestion
+# changes customers' data, so higher layers can refresh what they derived.
+customers_changed = Signal()
