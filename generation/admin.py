@@ -1,1 +1,40 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+
+from generation.models import GenerationLog, TokenUsage
+
+
+@admin.register(GenerationLog)
+class GenerationLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "operation",
+        "backend",
+        "model",
+        "outcome",
+        "fallback_reason",
+        "goal",
+        "channel",
+        "latency_ms",
+        "input_tokens",
+        "output_tokens",
+        "requester",
+    ]
+    list_filter = ["operation", "backend", "outcome", "fallback_reason", "channel", "goal", "created_at"]
+    search_fields = ["customer_id", "requester", "prompt_hash", "model"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in GenerationLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TokenUsage)
+class TokenUsageAdmin(admin.ModelAdmin):
+    list_display = ["day", "requester", "requests", "input_tokens", "output_tokens", "updated_at"]
+    list_filter = ["day"]
+    search_fields = ["requester"]
+    date_hierarchy = "day"
+    readonly_fields = ["requester", "day", "requests", "input_tokens", "output_tokens", "updated_at"]

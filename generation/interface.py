@@ -73,13 +73,21 @@ class OfferRecommendation:
 
 
 def generate_message(
-    *, customer_profile: Any = None, customer_id: str | None = None, context: dict[str, Any] | None = None
+    *,
+    customer_profile: Any = None,
+    customer_id: str | None = None,
+    context: dict[str, Any] | None = None,
+    requester: str = "in-process",
 ) -> GeneratedMessage:
-    """`context`: conversation [{role, text}], goal, channel, constraints {tone, length}."""
+    """`context`: conversation [{role, text}], goal, channel, constraints {tone, length},
+    optional customer_name (for the greeting).
+
+    `requester` names who pays for remote tokens (the API passes "key:<id>"); the
+    daily token budget is counted per requester."""
     from generation.services import messages
 
     return messages.message_generate(
-        customer_profile=customer_profile, customer_id=customer_id, context=context
+        customer_profile=customer_profile, customer_id=customer_id, context=context, requester=requester
     )
 
 

@@ -59,6 +59,14 @@ class CustomerSummary:
 
 
 def ingest_orders(*, source: str, records: Sequence[dict[str, Any]]) -> IngestResult:
+    """Store orders exactly once per (source, external_id).
+
+    A known order is a duplicate unless its `updated_at` is later than the stored
+    one, which replaces it (lines included); a known, not newer record is not
+    validated again (nothing of it is written). Inside one batch the newest
+    version of a key wins, ties keep the first. Invalid records are reported in
+    `rejected` and never stored. Raises IngestionError for an invalid source.
+    """
     from ingestion.services import orders
 
     return orders.orders_ingest(source=source, records=records)

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from intelligence import views
+
+app_name = "intelligence"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("customers/<str:customer_id>/", views.customer_detail, name="customer"),
+]

@@ -1,1 +1,121 @@
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+
+from marketing import selectors
+from marketing.models import (
+    ABTest,
+    Campaign,
+    Journey,
+    JourneyEnrollment,
+    JourneyStep,
+    OutboxMessage,
+    Segment,
+    SegmentSnapshot,
+    Variant,
+)
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at", "updated_at"]
+    search_fields = ["name", "description"]
+    list_filter = ["created_at"]
+
+
+@admin.register(SegmentSnapshot)
+class SegmentSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["segment", "taken_at", "member_count", "truncated"]
+    list_filter = ["segment", "truncated", "taken_at"]
+    search_fields = ["segment__name"]
+    exclude = ["members_blob"]
+    readonly_fields = ["segment", "taken_at", "member_count", "truncated", "members_preview", "changes"]
+
+    @admin.display(description="members (first 50)")
+    def members_preview(self, obj) -> str:
+        return ", ".join(sorted(obj.member_ids)[:50])
+
+    @admin.display(description="since the previous snapshot")
+    def changes(self, obj) -> str:
+        from marketing.services.segments import snapshot_diff
+
+        previous = selectors.snapshot_previous(snapshot=obj)
+        if previous is None:
+            return "first snapshot"
+        change = snapshot_diff(older=previous, newer=obj)
+        entered, left = ", ".join(change.entered[:50]), ", ".join(change.left[:50])
+        return f"entered {len(change.entered)}: {entered or '-'} | left {len(change.left)}: {left or '-'}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class VariantInline(admin.StackedInline):
+    model = Variant
+    extra = 0
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "goal", "channel", "segment", "status", "scheduled_at", "finished_at"]
+    list_filter = ["status", "goal", "channel"]
+    search_fields = ["name", "segment__name"]
+    list_select_related = ["segment"]
+    inlines = [VariantInline]
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    list_display = ["name", "campaign", "kind", "weight"]
+    list_filter = ["kind"]
+    search_fields = ["name", "campaign__name"]
+    list_select_related = ["campaign"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["customer_id", "campaign", "variant", "status", "suppressed_reason", "send_at", "sent_at"]
+    list_filter = ["status", "suppressed_reason", "campaign"]
+    search_fields = ["customer_id", "email", "subject", "campaign__name"]
+    list_select_related = ["campaign", "variant"]
+    raw_id_fields = ["enrollment"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ABTest)
+class ABTestAdmin(admin.ModelAdmin):
+    list_display = ["name", "campaign", "conversion_window_days", "alpha", "winner", "evaluated_at"]
+    list_filter = ["evaluated_at"]
+    search_fields = ["name", "campaign__name"]
+    list_select_related = ["campaign", "winner"]
+    readonly_fields = ["winner", "evaluated_at", "last_result"]
+
+
+class JourneyStepInline(admin.TabularInline):
+    model = JourneyStep
+    extra = 1
+    ordering = ["position"]
+
+
+@admin.register(Journey)
+class JourneyAdmin(admin.ModelAdmin):
+    list_display = ["name", "segment", "campaign", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "segment__name", "campaign__name"]
+    inlines = [JourneyStepInline]
+
+
+@admin.register(JourneyStep)
+class JourneyStepAdmin(admin.ModelAdmin):
+    list_display = ["journey", "position", "kind", "wait_days", "variant", "goto_position"]
+    list_filter = ["kind"]
+    search_fields = ["journey__name"]
+
+
+@admin.register(JourneyEnrollment)
+class JourneyEnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["customer_id", "journey", "position", "status", "next_run_at"]
+    list_filter = ["status", "journey"]
+    search_fields = ["customer_id", "journey__name"]
+    list_select_related = ["journey"]

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class QuimbiSiteConfig(AppConfig):
     name = "quimbi_site"
     verbose_name = "Quimbi site"
+
+    def ready(self) -> None:
+        from quimbi_site import audit_admin, audit_receivers  # noqa: F401  (connects the audit receivers)
+
+        audit_admin.register()

@@ -3,7 +3,7 @@
 import hashlib
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpResponse
 
 from quimbi_site import idempotency
@@ -53,6 +53,10 @@ class IdempotencyKeyMiddleware:
                 "idempotency_error", "Idempotency-Key must be 1 to 255 characters.", 400
             )
         owner = _owner(request)
+        if owner is None:
+            # Anonymous calls either fail authentication or are signed webhooks,
+            # which deduplicate on their own delivery ids.
+            return self.get_response(request)
         fingerprint = _fingerprint(request)
         try:
             record, created = idempotency.record_begin(
@@ -61,6 +65,12 @@ class IdempotencyKeyMiddleware:
         except IntegrityError:
             # Another request inserted the same key between our read and insert.
             return _in_flight()
+        except (OperationalError, InterfaceError):
+            response = json_error_response(
+                "dependency_unavailable", "The database is unavailable; retry later.", 503
+            )
+            response["Retry-After"] = "5"
+            return response
         if not created:
             if record.request_fingerprint != fingerprint:
                 return json_error_response(
@@ -91,14 +101,15 @@ class IdempotencyKeyMiddleware:
         return response
 
 
-def _owner(request) -> str:
+def _owner(request) -> str | None:
+    """The caller the key belongs to: a hash of the API key sent, or the session user."""
     raw_key = request.META.get("HTTP_X_API_KEY")
     if raw_key:
-        return "key:" + hashlib.sha256(raw_key.encode()).hexdigest()[:40]
+        return "key:" + hashlib.sha256(raw_key.encode("utf-8", "replace")).hexdigest()[:40]
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return "anonymous"
+    return None
 
 
 def _fingerprint(request) -> str:
@@ -118,3 +129,54 @@ def _in_flight():
     )
     response["Retry-After"] = "1"
     return response
+
+
+class AuditContextMiddleware:
+    """Makes the current request known to audit receivers (actor and client IP).
+
+    Place after AuthenticationMiddleware; API-key callers are resolved later by
+    DRF, which writes `user`/`auth` back onto this same request object.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from quimbi_site.audit import audit_request
+
+        with audit_request(request):
+            return self.get_response(request)
+
+
+CSP_DEFAULT_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI's page initialises itself with an inline <script> (SpectacularSwaggerView).
+CSP_INLINE_SCRIPT_POLICY = CSP_DEFAULT_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-inline'"
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Adds a Content-Security-Policy header to HTML responses that have none.
+
+    No template of ours has inline scripts, so scripts come only from our own
+    origin; inline styles stay allowed (style="width: ..%" bars). Paths listed in
+    QUIMBI_CSP_INLINE_SCRIPT_PATHS (prefixes) also allow inline scripts.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        if "Content-Security-Policy" in response or not content_type.startswith("text/html"):
+            return response
+        policy = getattr(settings, "QUIMBI_CSP_POLICY", CSP_DEFAULT_POLICY)
+        inline_paths = getattr(settings, "QUIMBI_CSP_INLINE_SCRIPT_PATHS", ("/api/docs/",))
+        if any(request.path.startswith(p) for p in inline_paths):
+            policy = getattr(settings, "QUIMBI_CSP_INLINE_SCRIPT_POLICY", CSP_INLINE_SCRIPT_POLICY)
+        response["Content-Security-Policy"] = policy
+        return response

@@ -58,3 +58,6 @@ class IdempotencyRecord(models.Model):
     @property
     def in_flight(self) -> bool:
         return self.status_code is None
+
+
+from quimbi_site.audit_models import AuditEvent  # noqa: E402,F401

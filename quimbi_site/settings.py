@@ -55,9 +55,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "quimbi_site.middleware.AuditContextMiddleware",
     "quimbi_site.middleware.IdempotencyKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "quimbi_site.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "quimbi_site.urls"
@@ -198,6 +200,8 @@ REST_FRAMEWORK = {
         "ingestion": env.str("QUIMBI_THROTTLE_INGESTION", default="6000/min"),
         "generation": env.str("QUIMBI_THROTTLE_GENERATION", default="600/min"),
         "intelligence": env.str("QUIMBI_THROTTLE_INTELLIGENCE", default="12000/min"),
+        "marketing": env.str("QUIMBI_THROTTLE_MARKETING", default="600/min"),
+        "support": env.str("QUIMBI_THROTTLE_SUPPORT", default="6000/min"),
     },
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
 }
@@ -218,6 +222,13 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
     },
     "SECURITY": [{"ApiKeyAuth": []}],
+    # Several apps name a field "status", "channel", "goal" or "kind" with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "support.models.tickets.Ticket.Status",
+        "TicketChannelEnum": "support.models.tickets.Ticket.Channel",
+        "TicketMessageKindEnum": "support.models.tickets.Message.Kind",
+        "CampaignGoalEnum": "marketing.models.Goal",
+    },
 }
 
 # --- Integrations -----------------------------------------------------------
@@ -231,11 +242,21 @@ GENERATION_BACKEND = env.str(
         else "generation.backends.offline.OfflineBackend"
     ),
 )
-ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-4-5")
+ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-4-6")
 ANTHROPIC_MAX_TOKENS = env.int("ANTHROPIC_MAX_TOKENS", default=1024)
 ANTHROPIC_TIMEOUT_SECONDS = env.float("ANTHROPIC_TIMEOUT_SECONDS", default=30.0)
 ANTHROPIC_MAX_RETRIES = env.int("ANTHROPIC_MAX_RETRIES", default=2)
 GENERATION_DAILY_TOKEN_BUDGET = env.int("GENERATION_DAILY_TOKEN_BUDGET", default=200_000)
+
+# --- Platform and applications ---------------------------------------------
+QUIMBI_INTELLIGENCE_HORIZON_DAYS = env.int("QUIMBI_INTELLIGENCE_HORIZON_DAYS", default=365)
+QUIMBI_INTELLIGENCE_CACHE_SECONDS = env.int("QUIMBI_INTELLIGENCE_CACHE_SECONDS", default=3600)
+QUIMBI_ML_THREADS = env.int("QUIMBI_ML_THREADS", default=None)
+QUIMBI_RESCORE_CHUNK = 500
+QUIMBI_PLATFORM_TIMEOUT_SECONDS = env.float("QUIMBI_PLATFORM_TIMEOUT_SECONDS", default=3.0)
+SUPPORT_FROM_EMAIL = env.str("SUPPORT_FROM_EMAIL", default="")
+GENERATION_BREAKER_THRESHOLD = env.int("GENERATION_BREAKER_THRESHOLD", default=5)
+GENERATION_BREAKER_COOLDOWN_SECONDS = env.float("GENERATION_BREAKER_COOLDOWN_SECONDS", default=60.0)
 
 # --- Production hardening ---------------------------------------------------
 if not DEBUG:

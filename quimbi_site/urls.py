@@ -20,6 +20,8 @@ urlpatterns = [
 
 platform_urls = [
     path("api/data/", include("ingestion.api.urls")),
+    # The names clients already know from the original architecture document.
+    path("api/intelligence/", include("generation.api.urls_aliases")),
     path("api/intelligence/", include("intelligence.api.urls")),
     path("api/generation/", include("generation.api.urls")),
     path("intelligence/", include("intelligence.urls")),

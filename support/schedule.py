@@ -1,3 +1,5 @@
 """Celery beat entries of this app, merged into settings.CELERY_BEAT_SCHEDULE."""
 
-BEAT_SCHEDULE: dict = {}
+BEAT_SCHEDULE: dict = {
+    "support-sla-check": {"task": "support.tasks.sla_check", "schedule": 60.0},
+}

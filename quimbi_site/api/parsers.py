@@ -1,10 +1,18 @@
 """A JSON parser that turns every malformed body into a 400, never a 500."""
 
 import json
+import re
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+# A \uD800-\uDFFF escape that is not half of a pair decodes to a lone surrogate,
+# which is not UTF-8 and breaks the database driver.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def _reject_constant(name: str):
@@ -12,7 +20,8 @@ def _reject_constant(name: str):
 
 
 class StrictJSONParser(JSONParser):
-    """Rejects NaN/Infinity, NUL characters, invalid UTF-8 and runaway nesting."""
+    """Rejects NaN/Infinity, NUL characters, invalid UTF-8 (also as unpaired
+    surrogate escapes) and runaway nesting."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
@@ -27,6 +36,8 @@ class StrictJSONParser(JSONParser):
         # PostgreSQL text cannot hold NUL, and no field of ours needs it.
         if "\x00" in text or "\\u0000" in text:
             raise ParseError("NUL characters are not allowed.")
+        if "\\u" in text and _LONE_SURROGATE.search(text):
+            raise ParseError("Unpaired UTF-16 surrogate escapes are not allowed.")
         try:
             return json.loads(text, parse_constant=_reject_constant)
         except RecursionError as exc:

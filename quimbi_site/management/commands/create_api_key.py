@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from quimbi_site.audit import audit_actor
 from quimbi_site.models import ClientApiKey
 
 
@@ -17,5 +18,6 @@ class Command(BaseCommand):
     def handle(self, *args, name, scopes, expires_days, **options):
         expiry = timezone.now() + timedelta(days=expires_days) if expires_days else None
         scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
-        _, key = ClientApiKey.objects.create_key(name=name, scopes=scope_list, expiry_date=expiry)
+        with audit_actor("command:create_api_key"):
+            _, key = ClientApiKey.objects.create_key(name=name, scopes=scope_list, expiry_date=expiry)
         self.stdout.write(key)

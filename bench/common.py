@@ -1,0 +1,101 @@
+"""Shared helpers for the benchmarks: database choice, Django set-up, timing, printing.
+
+Benchmarks print figures; they never assert timings (tests do not either).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BENCH_URL = "postgres://postgres@127.0.0.1:5432/quimbi_bench"
+
+
+def bench_database_url() -> tuple[str, bool]:
+    """(url, owned): DATABASE_URL when it is PostgreSQL, else our own `quimbi_bench`.
+
+    `owned` is True for the bench's own database, which is dropped and re-created
+    fresh; a database named by DATABASE_URL is only migrated, never dropped.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        return url, False
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_BENCH_URL), True
+
+
+def libpq_url(url: str) -> str:
+    """django-environ accepts postgres:// and pgsql://; libpq wants postgresql://."""
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", *parts[1:]))
+
+
+def database_recreate(url: str) -> None:
+    """Drop and create the database named in `url` (connecting to the `postgres` maintenance db)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(libpq_url(url))
+    name = parts.path.lstrip("/")
+    if name in ("", "postgres", "template0", "template1", "test", "test_test"):
+        raise SystemExit(f"Refusing to recreate database {name!r}.")
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def django_setup(database_url: str) -> None:
+    """Point Django at `database_url` (before the first set-up) and migrate it."""
+    import django
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quimbi_site.settings")
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise SystemExit(f"The benchmarks need PostgreSQL, got {engine}.")
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+
+
+@contextmanager
+def timed():
+    """`with timed() as t: ...` then `t.seconds`."""
+
+    class _T:
+        seconds = 0.0
+
+    t = _T()
+    start = time.perf_counter()
+    try:
+        yield t
+    finally:
+        t.seconds = time.perf_counter() - start
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").replace("_", "").replace(",", "")
+    return int(raw) if raw else default
+
+
+def rate(rows: int, seconds: float) -> float:
+    return rows / seconds if seconds > 0 else float("inf")
+
+
+def print_table(title: str, rows: list[tuple[str, int, float, float | None, str]]) -> None:
+    """rows: (name, n, seconds, ratio to the limit or None, target text)."""
+    print(f"\n{title}")
+    print(f"{'path':<34} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'x COPY':>7}  target")
+    for name, n, seconds, ratio, target in rows:
+        ratio_s = f"{ratio:.2f}" if ratio is not None else "-"
+        print(f"{name:<34} {n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7}  {target}")

@@ -1,0 +1,320 @@
+"""Ingestion benchmark (issue 2), on PostgreSQL, one run:
+
+  (a) raw psycopg COPY of the orders into a scratch table with the columns of
+      ingestion_order (the limit), and, for information, orders + lines;
+  (b) `manage.py ingest_file` on a JSONL file of the same orders;
+  (c) the HTTP batch path: POST /api/data/orders, 1,000 records per request,
+      through the whole Django stack (middleware, API-key auth, throttling,
+      parsing, view) with Django's test client;
+  (d) a full re-ingest of the file (all duplicates).
+
+Each is printed as rows/s and as a ratio to COPY, next to the targets
+(ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY). Prints only.
+
+Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
+all of them), DATABASE_URL when it is PostgreSQL (migrated, bench sources
+cleared first), else postgres://postgres@127.0.0.1:5432/quimbi_bench
+(dropped and created fresh). Run: `.venv/bin/python -m bench.ingest`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from io import StringIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+
+FILE_SOURCE = "bench-file"
+HTTP_SOURCE = "bench-http"
+HTTP_BATCH = 1000
+COPY_CHUNK = 50_000
+ORDER_COLUMNS = (
+    "source",
+    "external_id",
+    "customer_id",
+    "placed_at",
+    "currency",
+    "total",
+    "subtotal",
+    "discount_total",
+    "refunded_total",
+    "item_count",
+    "status",
+    "cancelled_at",
+    "channel",
+    "source_updated_at",
+    "ingested_at",
+    "updated_at",
+)
+LINE_COLUMNS = ("order_id", "sku", "product_id", "title", "category", "quantity", "unit_price", "discount")
+
+
+def write_orders_file(path: Path, n_orders: int) -> tuple[int, int]:
+    """Generate `n_orders` synthetic orders into a JSONL file; returns (orders, lines)."""
+    from ingestion.synthetic import iter_orders
+
+    customers = n_orders // 9 + 1000  # ~9.6 orders per customer; stop at n_orders
+    written = lines = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in iter_orders(customers=customers, seed=2026):
+            fh.write(json.dumps(rec, separators=(",", ":")))
+            fh.write("\n")
+            written += 1
+            lines += len(rec["lines"])
+            if written == n_orders:
+                break
+    return written, lines
+
+
+def _read_chunks(path: Path, size: int):
+    with path.open("rb") as fh:
+        chunk = []
+        for raw in fh:
+            chunk.append(raw)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
+    """Seconds spent in COPY (rows prepared outside the timed part) into scratch tables."""
+    import time
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    now = datetime.now(UTC)
+    seconds = 0.0
+    next_order_id = 1
+    with psycopg.connect(common.libpq_url(url)) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_orderline, bench_copy_order")
+        conn.execute("CREATE TABLE bench_copy_order (LIKE ingestion_order INCLUDING ALL)")
+        conn.execute("CREATE TABLE bench_copy_orderline (LIKE ingestion_orderline INCLUDING ALL)")
+        conn.commit()
+        cols = ", ".join(("id", *ORDER_COLUMNS))
+        line_cols = ", ".join(LINE_COLUMNS)
+        customer_ids: dict[str, int] = {}
+        for chunk in _read_chunks(path, COPY_CHUNK):
+            orders, lines = [], []
+            for raw in chunk:
+                r = json.loads(raw)
+                cid = customer_ids.setdefault(r["customer_id"], len(customer_ids) + 1)
+                oid = next_order_id
+                next_order_id += 1
+                orders.append(
+                    (
+                        oid,
+                        FILE_SOURCE,
+                        r["external_id"],
+                        cid,
+                        r["placed_at"],
+                        r["currency"],
+                        r["total"],
+                        r["subtotal"],
+                        r["discount_total"],
+                        r["refunded_total"],
+                        r["item_count"],
+                        r["status"],
+                        r.get("cancelled_at"),
+                        r["channel"],
+                        r["updated_at"],
+                        now,
+                        now,
+                    )
+                )
+                if with_lines:
+                    lines.extend(
+                        (
+                            oid,
+                            li["sku"],
+                            "",
+                            li["title"],
+                            li["category"],
+                            li["quantity"],
+                            li["unit_price"],
+                            li["discount"],
+                        )
+                        for li in r["lines"]
+                    )
+            start = time.perf_counter()
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY bench_copy_order ({cols}) FROM STDIN") as copy:
+                    for row in orders:
+                        copy.write_row(row)
+                if with_lines:
+                    with cur.copy(f"COPY bench_copy_orderline ({line_cols}) FROM STDIN") as copy:
+                        for row in lines:
+                            copy.write_row(row)
+            conn.commit()
+            seconds += time.perf_counter() - start
+        conn.execute("DROP TABLE bench_copy_orderline, bench_copy_order")
+        conn.commit()
+    return seconds
+
+
+def ingest_file(path: Path) -> tuple[float, str]:
+    from django.core.management import call_command
+
+    out = StringIO()
+    with common.timed() as t:
+        call_command(
+            "ingest_file",
+            str(path),
+            "--source",
+            FILE_SOURCE,
+            "--format",
+            "jsonl",
+            "--no-progress",
+            stdout=out,
+        )
+    return t.seconds, out.getvalue().strip()
+
+
+def http_batches(path: Path, n_orders: int) -> tuple[int, float, dict]:
+    """POST the first `n_orders` orders, 1,000 per request; returns (sent, seconds, totals)."""
+    from django.test import Client
+
+    from quimbi_site.models import ClientApiKey
+
+    _, key = ClientApiKey.objects.create_key(name="bench-ingest")
+    client = Client(HTTP_X_API_KEY=key)
+    head = b'{"source":"' + HTTP_SOURCE.encode() + b'","records":['
+    sent = 0
+    totals = {"accepted": 0, "duplicates": 0, "updated": 0, "rejected": 0}
+    with common.timed() as t:
+        for chunk in _read_chunks(path, HTTP_BATCH):
+            chunk = chunk[: n_orders - sent]
+            body = head + b",".join(line.rstrip(b"\n") for line in chunk) + b"]}"
+            response = client.post("/api/data/orders", data=body, content_type="application/json")
+            if response.status_code != 200:
+                raise SystemExit(f"HTTP batch failed: {response.status_code} {response.content[:500]!r}")
+            data = response.json()
+            for k in totals:
+                v = data.get(k, 0)
+                totals[k] += len(v) if isinstance(v, list) else int(v)
+            sent += len(chunk)
+            if sent >= n_orders:
+                break
+    return sent, t.seconds, totals
+
+
+def _clear_bench_sources() -> None:
+    """On a database we do not own: remove earlier bench rows so the first ingest is all new."""
+    from django.db import connection
+
+    sources = [FILE_SOURCE, HTTP_SOURCE]
+    with connection.cursor() as cur:
+        cur.execute(
+            "DELETE FROM ingestion_orderline WHERE order_id IN "
+            "(SELECT id FROM ingestion_order WHERE source = ANY(%s))",
+            [sources],
+        )
+        cur.execute("DELETE FROM ingestion_order WHERE source = ANY(%s)", [sources])
+        cur.execute("DELETE FROM ingestion_externalref WHERE source = ANY(%s)", [sources])
+
+
+def main() -> int:
+    n_orders = common.env_int("BENCH_ORDERS", 1_000_000)
+    n_http = min(common.env_int("BENCH_HTTP_ORDERS", n_orders), n_orders)
+    url, owned = common.bench_database_url()
+    print(
+        f"Ingestion benchmark: {n_orders:,} orders on {url.split('@')[-1]} ({'fresh' if owned else 'shared'})"
+    )
+    if owned:
+        common.database_recreate(url)
+    common.django_setup(url)
+    if not owned:
+        _clear_bench_sources()
+
+    from ingestion.models import Order, OrderLine
+
+    with tempfile.TemporaryDirectory(prefix="quimbi-bench-") as tmp:
+        path = Path(tmp) / "orders.jsonl"
+        with common.timed() as gen:
+            n_orders, n_lines = write_orders_file(path, n_orders)
+        size_mb = os.path.getsize(path) / 1e6
+        print(
+            f"generated {n_orders:,} orders / {n_lines:,} lines ({size_mb:,.0f} MB JSONL)"
+            f" in {gen.seconds:.1f} s"
+        )
+
+        copy_s = copy_limit(url, path, with_lines=False)
+        print(f"(a) COPY orders: {_line(n_orders, copy_s, copy_s, n_orders)}", flush=True)
+        copy_lines_s = copy_limit(url, path, with_lines=True)
+        print(f"    COPY orders + lines: {common.rate(n_orders, copy_lines_s):,.0f} orders/s", flush=True)
+
+        file_s, file_summary = ingest_file(path)
+        print(f"(b) {file_summary}: {_line(n_orders, file_s, copy_s, n_orders)}", flush=True)
+        stored = Order.objects.filter(source=FILE_SOURCE).count()
+        stored_lines = OrderLine.objects.filter(order__source=FILE_SOURCE).count()
+        print(f"    stored {stored:,} orders, {stored_lines:,} lines", flush=True)
+
+        try:
+            http_n, http_s, http_totals = http_batches(path, n_http)
+        except Exception as exc:  # report and go on to the re-ingest
+            print(f"(c) HTTP path failed: {exc!r}", flush=True)
+            http_n, http_s = 0, 0.0
+        else:
+            print(f"(c) HTTP, 1,000 per request: {http_totals}; {_line(http_n, http_s, copy_s, n_orders)}")
+
+        again_s, again_summary = ingest_file(path)
+        print(f"(d) {again_summary}: {_line(n_orders, again_s, copy_s, n_orders)}", flush=True)
+
+    copy_rate = common.rate(n_orders, copy_s)
+
+    def ratio(n: int, s: float) -> float:
+        return common.rate(n, s) / copy_rate
+
+    common.print_table(
+        "Ingestion throughput (orders; ratio to the raw COPY of orders)",
+        [
+            ("(a) COPY orders (the limit)", n_orders, copy_s, 1.0, ""),
+            ("    COPY orders + lines", n_orders, copy_lines_s, ratio(n_orders, copy_lines_s), "(info)"),
+            (
+                "(b) ingest_file jsonl",
+                n_orders,
+                file_s,
+                ratio(n_orders, file_s),
+                _verdict(ratio(n_orders, file_s), 0.5),
+            ),
+            (
+                "(c) HTTP 1,000/request",
+                http_n,
+                http_s,
+                ratio(http_n, http_s),
+                _verdict(ratio(http_n, http_s), 0.2),
+            ),
+            (
+                "(d) re-ingest (all duplicates)",
+                n_orders,
+                again_s,
+                ratio(n_orders, again_s),
+                _verdict(ratio(n_orders, again_s), 0.5),
+            ),
+        ],
+    )
+    return 0
+
+
+def _line(n: int, seconds: float, copy_seconds: float, copy_n: int) -> str:
+    """One step's figures, printed as soon as the step ends."""
+    ratio = common.rate(n, seconds) / common.rate(copy_n, copy_seconds)
+    return f"{n:,} rows in {seconds:.1f} s = {common.rate(n, seconds):,.0f} rows/s, {ratio:.2f}x COPY"
+
+
+def _verdict(ratio: float, target: float) -> str:
+    return f">= {target}x: {'met' if ratio >= target else 'MISSED'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Claude through the official `anthropic` SDK (Messages API).
+
+- explicit timeout and max_retries; retry back-off bounded by settings
+  (ANTHROPIC_RETRY_BASE_DELAY, ANTHROPIC_RETRY_MAX_DELAY) so one call never
+  outlives its time budget;
+- the stable system prompt is sent as a separate block marked for prompt caching;
+- customer text only inside delimited blocks of the user turn, PII redacted;
+- no tools are configured; the answer must be JSON {subject, body, notes};
+- a circuit breaker stops calls after repeated failures.
+Any failure raises BackendFailure; the message service then answers offline.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+from django.conf import settings
+
+from generation.backends.base import BackendResult, GenerationBackend, MessageRequest
+from generation.backends.breaker import CircuitBreaker
+from generation.errors import BackendFailure, InvalidModelOutput
+from generation.prompts import OUTPUT_SCHEMA, SYSTEM_PROMPT, prompt_hash, user_prompt
+from generation.safety import parse_model_output
+from generation.services.offers import offer_for_profile, offer_phrase
+
+_breakers: dict[str, CircuitBreaker] = {}
+
+
+def breaker() -> CircuitBreaker:
+    threshold = int(getattr(settings, "GENERATION_BREAKER_THRESHOLD", 5))
+    cooldown = float(getattr(settings, "GENERATION_BREAKER_COOLDOWN_SECONDS", 60.0))
+    key = f"{threshold}:{cooldown}"
+    if key not in _breakers:
+        _breakers[key] = CircuitBreaker("anthropic", failure_threshold=threshold, cooldown_seconds=cooldown)
+    return _breakers[key]
+
+
+@lru_cache(maxsize=1)
+def _client_class():
+    import anthropic
+
+    class BoundedRetryAnthropic(anthropic.Anthropic):
+        """Exponential back-off with our own base and ceiling (also for Retry-After)."""
+
+        retry_base_delay: float = 0.5
+        retry_max_delay: float = 8.0
+
+        def _calculate_retry_timeout(self, remaining_retries, options, response_headers=None) -> float:
+            retry_after = self._parse_retry_after_header(response_headers)
+            if retry_after is not None and retry_after > 0:
+                return min(retry_after, self.retry_max_delay)
+            attempt = self.max_retries - remaining_retries
+            delay = min(self.retry_base_delay * (2.0**attempt), self.retry_max_delay)
+            return delay * (1 - 0.25 * random.random())
+
+    return BoundedRetryAnthropic
+
+
+class AnthropicBackend(GenerationBackend):
+    name = "anthropic"
+    remote = True
+
+    def __init__(self, *, http_client=None, api_key: str | None = None):
+        self._http_client = http_client
+        self._api_key = api_key
+        self._client = None
+
+    @property
+    def model(self) -> str:
+        return getattr(settings, "ANTHROPIC_MODEL", "claude-sonnet-4-5")
+
+    def client(self):
+        if self._client is None:
+            cls = _client_class()
+            client = cls(
+                api_key=self._api_key or getattr(settings, "ANTHROPIC_API_KEY", "") or "missing-key",
+                timeout=float(getattr(settings, "ANTHROPIC_TIMEOUT_SECONDS", 30.0)),
+                max_retries=int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 2)),
+                http_client=self._http_client,
+            )
+            client.retry_base_delay = float(getattr(settings, "ANTHROPIC_RETRY_BASE_DELAY", 0.5))
+            client.retry_max_delay = float(getattr(settings, "ANTHROPIC_RETRY_MAX_DELAY", 8.0))
+            self._client = client
+        return self._client
+
+    def generate(self, request: MessageRequest) -> BackendResult:
+        import anthropic
+
+        circuit = breaker()
+        if not circuit.allow():
+            raise BackendFailure("circuit_open")
+        offer = offer_for_profile(profile=request.profile)
+        cap = (
+            offer_phrase(offer) + f" (at most ${offer.max_discount_value:.2f})"
+            if offer_phrase(offer)
+            else "none"
+        )
+        prompt, redacted = user_prompt(request, offer_cap=cap)
+        kwargs = {
+            "model": self.model,
+            "max_tokens": int(getattr(settings, "ANTHROPIC_MAX_TOKENS", 1024)),
+            "system": [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": prompt}],
+        }
+        if getattr(settings, "ANTHROPIC_STRUCTURED_OUTPUT", True):
+            kwargs["output_config"] = {"format": {"type": "json_schema", "schema": OUTPUT_SCHEMA}}
+        try:
+            response = self.client().messages.create(**kwargs)
+        except anthropic.APITimeoutError as exc:
+            circuit.record_failure()
+            raise BackendFailure("timeout") from exc
+        except anthropic.APIConnectionError as exc:
+            circuit.record_failure()
+            raise BackendFailure("connection_error") from exc
+        except anthropic.RateLimitError as exc:
+            circuit.record_failure()
+            raise BackendFailure("rate_limited") from exc
+        except anthropic.APIStatusError as exc:
+            circuit.record_failure()
+            raise BackendFailure(f"api_error_{exc.status_code}") from exc
+        except anthropic.AnthropicError as exc:
+            circuit.record_failure()
+            raise BackendFailure("api_error") from exc
+        circuit.record_success()
+        usage = response.usage
+        tokens = {
+            "input_tokens": int(usage.input_tokens or 0) + int(usage.cache_creation_input_tokens or 0),
+            "output_tokens": int(usage.output_tokens or 0),
+            "cache_read_tokens": int(usage.cache_read_input_tokens or 0),
+        }
+        if any(getattr(block, "type", "") == "tool_use" for block in response.content):
+            raise _with_tokens(InvalidModelOutput("invalid_output_tool_use"), tokens)
+        if response.stop_reason == "max_tokens":
+            raise _with_tokens(InvalidModelOutput("invalid_output_truncated"), tokens)
+        text = "".join(getattr(block, "text", "") for block in response.content if block.type == "text")
+        try:
+            parsed = parse_model_output(text, channel=request.channel)
+        except InvalidModelOutput as exc:
+            raise _with_tokens(exc, tokens) from exc
+        return BackendResult(
+            subject=parsed.subject,
+            body=parsed.body,
+            notes=parsed.notes,
+            backend=self.name,
+            model=response.model or self.model,
+            reasoning=(f"written by {response.model or self.model} from the profile and conversation",),
+            prompt_hash=prompt_hash(SYSTEM_PROMPT, prompt),
+            flags=tuple(f"pii_redacted:{kind}" for kind in redacted),
+            **tokens,
+        )
+
+
+def _with_tokens(exc: BackendFailure, tokens: dict) -> BackendFailure:
+    exc.tokens = tokens  # spent even though the answer is rejected: they count against the budget
+    return exc

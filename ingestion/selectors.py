@@ -1,0 +1,85 @@
+"""Ingestion reads that return plain values (frames are in frames.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from ingestion.errors import CustomerNotFound
+from ingestion.models import Customer, ExternalRef, Order, OrderStatus
+
+_MAX_MERGE_HOPS = 20
+
+
+def customer_live(*, customer_id: str) -> Customer:
+    """The live customer for a platform id, following merges. Raises CustomerNotFound."""
+    try:
+        pk = int(str(customer_id))
+    except (TypeError, ValueError):
+        raise CustomerNotFound(f"No customer {customer_id!r}.") from None
+    for _ in range(_MAX_MERGE_HOPS):
+        customer = Customer.objects.filter(pk=pk).first()
+        if customer is None:
+            break
+        if customer.merged_into_id is None:
+            return customer
+        pk = customer.merged_into_id
+    raise CustomerNotFound(f"No customer {customer_id!r}.")
+
+
+def customer_summary(*, customer_id: str):
+    customer = customer_live(customer_id=customer_id)
+    refs = tuple(
+        ExternalRef.objects.filter(customer=customer)
+        .order_by("source", "external_id")
+        .values_list("source", "external_id")
+    )
+    money = DecimalField(max_digits=16, decimal_places=2)
+    agg = Order.objects.filter(customer=customer).aggregate(
+        order_count=Count("id"),
+        spent=Coalesce(
+            Sum(
+                F("total") - F("refunded_total"), filter=~Q(status=OrderStatus.CANCELLED), output_field=money
+            ),
+            Value(0, output_field=money),
+        ),
+    )
+    return _to_customer_summary(customer, refs, agg)
+
+
+def _to_customer_summary(customer: Customer, refs: tuple, agg: dict):
+    from ingestion.interface import CustomerSummary
+
+    return CustomerSummary(
+        customer_id=str(customer.pk),
+        email=customer.email,
+        name=customer.name,
+        first_seen_at=customer.first_seen_at,
+        last_seen_at=customer.last_seen_at,
+        external_refs=refs,
+        order_count=agg["order_count"],
+        total_spent=float(agg["spent"]),
+    )
+
+
+def customer_resolve(*, source: str, external_id: str) -> str | None:
+    pk = (
+        ExternalRef.objects.filter(source=source, external_id=str(external_id))
+        .values_list("customer_id", flat=True)
+        .first()
+    )
+    if pk is None:
+        return None
+    try:
+        return str(customer_live(customer_id=str(pk)).pk)
+    except CustomerNotFound:
+        return None
+
+
+def customer_ids(*, since: datetime | None = None) -> list[str]:
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if since is not None:
+        qs = qs.filter(last_seen_at__gte=since)
+    return [str(pk) for pk in qs.order_by("pk").values_list("pk", flat=True)]

@@ -1,0 +1,1 @@
+"""Ingestion writes: validation, identity and exactly-once storage of records."""

@@ -1,0 +1,223 @@
+"""File import: read csv / jsonl / shopify / cdnow files as record streams and ingest them in chunks.
+
+Ids a file does not carry are derived deterministically from the row, so
+importing the same file again finds every record and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.utils import timezone
+
+from ingestion.models import IngestionBatch
+
+FORMATS = ("csv", "jsonl", "shopify", "cdnow")
+KINDS = ("orders", "interactions", "events")
+
+
+class FileFormatError(ValueError):
+    """The file does not match its declared format."""
+
+
+@dataclass
+class FileSummary:
+    accepted: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    rejected: int = 0
+    errors: list[tuple[int, str | None, dict]] = field(
+        default_factory=list
+    )  # first few (record #, id, errors)
+    batch_id: int | None = None
+
+    @property
+    def received(self) -> int:
+        return self.accepted + self.duplicates + self.updated + self.rejected
+
+
+def file_ingest(
+    *,
+    path: str,
+    source: str,
+    fmt: str,
+    kind: str = "orders",
+    chunk_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    max_errors: int = 10,
+) -> FileSummary:
+    """Stream `path` in chunks through the exactly-once write path. `progress(n_bytes)` is called per line."""
+    from ingestion.services import events, interactions, orders
+    from ingestion.services.common import source_clean
+
+    source = source_clean(source)
+    if fmt not in FORMATS or kind not in KINDS:
+        raise FileFormatError(f"Unknown format {fmt!r} or kind {kind!r}.")
+    if fmt in ("csv", "cdnow", "shopify") and kind != "orders":
+        raise FileFormatError(f"The {fmt} format holds orders only.")
+    ingest = {
+        "orders": orders.orders_ingest,
+        "interactions": interactions.interactions_ingest,
+        "events": events.events_ingest,
+    }[kind]
+    batch = IngestionBatch.objects.create(source=source, kind=kind, via="file")
+    summary = FileSummary(batch_id=batch.pk)
+    offset = 0
+    with open(path, "rb") as fh:
+        for chunk in _chunks(READERS[fmt](_lines(fh, progress)), chunk_size):
+            result = ingest(source=source, records=chunk, via="file", audit=False)
+            summary.accepted += result.accepted
+            summary.duplicates += result.duplicates
+            summary.updated += result.updated
+            summary.rejected += len(result.rejected)
+            for err in result.rejected[: max(0, max_errors - len(summary.errors))]:
+                summary.errors.append((offset + err.index + 1, err.external_id, err.errors))
+            offset += len(chunk)
+    IngestionBatch.objects.filter(pk=batch.pk).update(
+        accepted=summary.accepted,
+        duplicates=summary.duplicates,
+        updated=summary.updated,
+        rejected=summary.rejected,
+        finished_at=timezone.now(),
+    )
+    return summary
+
+
+def _lines(fh: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    for raw in fh:
+        if progress is not None:
+            progress(len(raw))
+        yield raw
+
+
+def _text(lines: Iterable[bytes]) -> Iterator[str]:
+    for raw in lines:
+        yield raw.decode("utf-8", errors="replace")
+
+
+def _json_loads():
+    try:
+        import orjson  # about 4x faster than json on order records
+
+        return orjson.loads, orjson.JSONDecodeError
+    except ImportError:  # pragma: no cover - orjson is in requirements.txt
+        return json.loads, ValueError
+
+
+def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_jsonl(lines: Iterable[bytes]) -> Iterator[Any]:
+    loads, error = _json_loads()
+    for line in lines:
+        if line.strip():
+            try:
+                yield loads(line)
+            except (error, ValueError):
+                yield {"__invalid__": "Not a JSON object."}  # rejected by validation, counted
+
+
+def _csv_date(value: str) -> str:
+    value = value.strip()
+    if len(value) == 8 and value.isdigit():  # YYYYMMDD
+        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    return value
+
+
+def read_csv(lines: Iterable[bytes]) -> Iterator[dict]:
+    reader = csv.reader(_text(lines))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "customer_id" not in header and "email" not in header:
+        raise FileFormatError("The CSV header needs customer_id (or email), amount and date/ordered_at.")
+    seen: Counter[str] = Counter()
+    for row in reader:
+        if not row:
+            continue
+        values = dict(zip(header, (v.strip() for v in row), strict=False))
+        record = {
+            "customer_id": values.get("customer_id") or None,
+            "email": values.get("email") or None,
+            "placed_at": _csv_date(values.get("date") or values.get("ordered_at") or ""),
+            "total": values.get("amount", ""),
+            "currency": values.get("currency") or None,
+        }
+        quantity = values.get("quantity")
+        if quantity:
+            record["item_count"] = quantity
+        order_id = values.get("order_id")
+        if not order_id:
+            key = "\x1f".join(
+                str(record.get(k) or "")
+                for k in ("customer_id", "email", "placed_at", "total", "currency", "item_count")
+            )
+            digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
+            seen[digest] += 1
+            order_id = f"csv-{digest}-{seen[digest]}"
+        record["external_id"] = order_id
+        yield record
+
+
+def read_cdnow(lines: Iterable[bytes]) -> Iterator[dict]:
+    """CDNOW master (id date qty dollars) or sample (original_id sample_id date qty dollars) lines.
+
+    One order per line; its id is customer + date + the line's position within that customer-day.
+    """
+    per_day: Counter[tuple[str, str]] = Counter()
+    for number, line in enumerate(_text(lines), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) == 5:
+            customer, _, date, qty, dollars = parts
+        elif len(parts) == 4:
+            customer, date, qty, dollars = parts
+        else:
+            yield {"external_id": f"line-{number}", "__invalid__": "Expected 4 or 5 columns."}
+            continue
+        per_day[customer, date] += 1
+        yield {
+            "external_id": f"{customer}-{date}-{per_day[customer, date]}",
+            "customer_id": customer,
+            "placed_at": _csv_date(date),
+            "total": dollars,
+            "item_count": qty,
+        }
+
+
+def read_shopify(lines: Iterable[bytes]) -> Iterator[dict]:
+    from ingestion.shopify import order_record_from_payload
+
+    try:
+        doc = json.loads(b"".join(lines))
+    except ValueError as exc:
+        raise FileFormatError(f"Not a JSON document: {exc}") from None
+    if isinstance(doc, dict):
+        payloads = doc.get("orders") if "orders" in doc else [doc.get("order", doc)]
+    else:
+        payloads = doc
+    if not isinstance(payloads, list):
+        raise FileFormatError('Expected {"orders": [...]}, {"order": {...}} or a list of orders.')
+    for payload in payloads:
+        yield order_record_from_payload(payload) if isinstance(payload, dict) else payload
+
+
+READERS: dict[str, Callable[[Iterable[bytes]], Iterator[Any]]] = {
+    "csv": read_csv,
+    "jsonl": read_jsonl,
+    "shopify": read_shopify,
+    "cdnow": read_cdnow,
+}

@@ -1,0 +1,266 @@
+"""Identity: which platform customer a record belongs to, resolved in bulk.
+
+A customer is known by ExternalRefs: `(source, customer_id)` for a source's
+own id and `("email", address)` for an e-mail address. One query looks up
+the batch's source ids, one its e-mails; unknown people are created in bulk.
+When one record ties a source id of customer A to the e-mail of customer B,
+A and B are the same person: the older survives and the other is merged in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ingestion.errors import IngestionError
+from ingestion.models import Customer, CustomerMerge, Event, ExternalRef, Interaction, Order
+from ingestion.services import _db
+from ingestion.services.validation import customer_clean
+
+EMAIL_SOURCE = "email"
+
+
+@dataclass
+class Resolution:
+    """The customer of each record, and what resolving them changed."""
+
+    customer_pks: list[int]
+    created: set[int] = field(default_factory=set)
+    merges: list[tuple[int, int]] = field(default_factory=list)  # (survivor, merged)
+
+    @property
+    def changed(self) -> set[int]:
+        out = set(self.created)
+        for survivor, merged in self.merges:
+            out.update((survivor, merged))
+        return out
+
+
+def customers_resolve(
+    *, source: str, identities: Sequence[tuple[str | None, str | None]], seen: Sequence[datetime | None]
+) -> Resolution:
+    """Customers for `identities` [(customer_id, email)] (already validated, blocked values dropped).
+
+    `seen[i]` is the time of record i: customers' first/last seen move to cover it.
+    """
+    refs = _db.rows_by_key(
+        ExternalRef,
+        source=source,
+        key="external_id",
+        keys=list({c for c, _ in identities if c}),
+        columns=("customer_id",),
+    )
+    ref_map = {k: v[0] for k, v in refs.items()}
+    emails = _db.rows_by_key(
+        ExternalRef,
+        source=EMAIL_SOURCE,
+        key="external_id",
+        keys=list({e for _, e in identities if e}),
+        columns=("customer_id",),
+    )
+    email_map = {k: v[0] for k, v in emails.items()}
+    linker = _Linker(ref_map, email_map)
+    tmp = [linker.link(cid, email) for cid, email in identities]
+    res = Resolution(customer_pks=[])
+    for survivor, merged, evidence in linker.merges:
+        customer_merge(survivor_pk=survivor, merged_pk=merged, reason="shared identity", evidence=evidence)
+        res.merges.append((survivor, merged))
+    roots = [linker.find(pk) for pk in tmp]
+    seen_by: dict[int, tuple[datetime, datetime]] = {}
+    for pk, when in zip(roots, seen, strict=True):
+        if when is not None:
+            lo_hi = seen_by.get(pk)
+            seen_by[pk] = (when, when) if lo_hi is None else (min(lo_hi[0], when), max(lo_hi[1], when))
+    real = _create_placeholders(linker, seen_by)
+    res.created = set(real.values())
+    _insert_refs(source, linker, real)
+    res.customer_pks = [real.get(pk, pk) for pk in roots]
+    _seen_update({pk: v for pk, v in seen_by.items() if pk > 0})
+    if linker.email_fill:
+        _email_fill({linker.find(pk): e for pk, e in linker.email_fill.items() if linker.find(pk) > 0})
+    return res
+
+
+class _Linker:
+    """Links identities to customer pks in memory; negative pks are customers still to create."""
+
+    def __init__(self, ref_map: dict[str, int], email_map: dict[str, int]):
+        self.ref_map, self.email_map = ref_map, email_map
+        self.alias: dict[int, int] = {}
+        self.new_emails: dict[int, str] = {}  # placeholder -> first e-mail
+        self.new_refs: dict[str, int] = {}
+        self.new_email_refs: dict[str, int] = {}
+        self.email_fill: dict[int, str] = {}  # existing customer -> e-mail newly linked to it
+        self.merges: list[tuple[int, int, dict]] = []
+        self._next = -1
+
+    def find(self, pk: int) -> int:
+        while pk in self.alias:
+            pk = self.alias[pk]
+        return pk
+
+    def link(self, cid: str | None, email: str | None) -> int:
+        a = self.find(self.ref_map[cid]) if cid in self.ref_map else None
+        b = self.find(self.email_map[email]) if email in self.email_map else None
+        if a is None and b is None:
+            pk = self._next
+            self._next -= 1
+            self.new_emails[pk] = email or ""
+        elif a is not None and b is not None and a != b:
+            pk = self._join(a, b, cid, email)
+        else:
+            pk = a if a is not None else b
+        if cid and cid not in self.ref_map:
+            self.ref_map[cid] = self.new_refs[cid] = pk
+        if email and email not in self.email_map:
+            self.email_map[email] = self.new_email_refs[email] = pk
+            if pk > 0:
+                self.email_fill[pk] = email
+        return pk
+
+    def _join(self, a: int, b: int, cid: str | None, email: str | None) -> int:
+        if a < 0 or b < 0:  # a customer not yet created folds into the other one
+            if a < 0 and b < 0:
+                keep, drop = max(a, b), min(a, b)
+            else:
+                keep, drop = (b, a) if a < 0 else (a, b)
+            self.alias[drop] = keep
+            dropped_email = self.new_emails[drop]
+            if keep < 0 and not self.new_emails[keep]:
+                self.new_emails[keep] = dropped_email
+            elif keep > 0 and dropped_email:
+                self.email_fill.setdefault(keep, dropped_email)
+            return keep
+        survivor, merged = min(a, b), max(a, b)  # pks grow with creation: the older survives
+        self.alias[merged] = survivor
+        self.merges.append((survivor, merged, {"customer_id": cid, "email": email}))
+        return survivor
+
+
+def _create_placeholders(linker: _Linker, seen_by: dict[int, tuple]) -> dict[int, int]:
+    """Create the customers that are still placeholders; `{placeholder: pk}`."""
+    todo = [pk for pk in linker.new_emails if pk not in linker.alias]
+    now = timezone.now()
+    rows = []
+    for pk in todo:
+        first, last = seen_by.get(pk, (None, None))
+        rows.append((linker.new_emails[pk], "", "", first, last, now, now))
+    ids = _db.insert_rows(
+        Customer,
+        ("email", "name", "phone", "first_seen_at", "last_seen_at", "created_at", "updated_at"),
+        rows,
+    )
+    real = dict(zip(todo, ids, strict=True))
+    for pk in list(linker.alias):
+        root = linker.find(pk)
+        if pk < 0 and root in real:
+            real[pk] = real[root]
+    return real
+
+
+def _insert_refs(source: str, linker: _Linker, real: dict[int, int]) -> None:
+    now = timezone.now()
+    rows = [
+        (source, ext, real.get(linker.find(pk), linker.find(pk)), now) for ext, pk in linker.new_refs.items()
+    ]
+    rows += [
+        (EMAIL_SOURCE, e, real.get(linker.find(pk), linker.find(pk)), now)
+        for e, pk in linker.new_email_refs.items()
+    ]
+    _db.insert_rows(
+        ExternalRef, ("source", "external_id", "customer_id", "created_at"), rows, return_ids=False
+    )
+
+
+def _seen_update(seen_by: dict[int, tuple[datetime, datetime]]) -> None:
+    """Widen first/last seen of existing customers: one statement (PostgreSQL) or fetch + bulk_update."""
+    if not seen_by:
+        return
+    if _db.on_postgres():
+        pks = list(seen_by)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """UPDATE ingestion_customer c
+                   SET first_seen_at = LEAST(c.first_seen_at, v.f),
+                       last_seen_at = GREATEST(c.last_seen_at, v.l)
+                   FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v(id, f, l)
+                   WHERE c.id = v.id AND (c.first_seen_at IS NULL OR c.first_seen_at > v.f
+                                          OR c.last_seen_at IS NULL OR c.last_seen_at < v.l)""",
+                [pks, [seen_by[p][0] for p in pks], [seen_by[p][1] for p in pks]],
+            )
+        return
+    changed = []
+    for c in Customer.objects.filter(pk__in=list(seen_by)).only("id", "first_seen_at", "last_seen_at"):
+        lo, hi = seen_by[c.pk]
+        if c.first_seen_at is None or c.first_seen_at > lo or c.last_seen_at is None or c.last_seen_at < hi:
+            c.first_seen_at = lo if c.first_seen_at is None else min(c.first_seen_at, lo)
+            c.last_seen_at = hi if c.last_seen_at is None else max(c.last_seen_at, hi)
+            changed.append(c)
+    Customer.objects.bulk_update(changed, ["first_seen_at", "last_seen_at"], batch_size=500)
+
+
+def _email_fill(emails: dict[int, str]) -> None:
+    """Give customers without an e-mail the one a record just linked to them."""
+    objs = list(Customer.objects.filter(pk__in=list(emails), email="").only("id", "email"))
+    for c in objs:
+        c.email = emails[c.pk]
+    Customer.objects.bulk_update(objs, ["email"], batch_size=500)
+
+
+@transaction.atomic
+def customer_merge(*, survivor_pk: int, merged_pk: int, reason: str, evidence: dict) -> CustomerMerge:
+    """Fold customer `merged_pk` into `survivor_pk`: every row is repointed, nothing is deleted."""
+    survivor = Customer.objects.select_for_update().get(pk=survivor_pk)
+    merged = Customer.objects.select_for_update().get(pk=merged_pk)
+    moved = {
+        model._meta.model_name: model.objects.filter(customer_id=merged_pk).update(customer_id=survivor_pk)
+        for model in (ExternalRef, Order, Interaction, Event)
+    }
+    moved["customer"] = Customer.objects.filter(merged_into_id=merged_pk).update(merged_into_id=survivor_pk)
+    for attr in ("email", "name", "phone"):
+        if not getattr(survivor, attr):
+            setattr(survivor, attr, getattr(merged, attr))
+    survivor.first_seen_at = _min(survivor.first_seen_at, merged.first_seen_at)
+    survivor.last_seen_at = _max(survivor.last_seen_at, merged.last_seen_at)
+    survivor.save(update_fields=["email", "name", "phone", "first_seen_at", "last_seen_at", "updated_at"])
+    merged.merged_into_id = survivor_pk
+    merged.save(update_fields=["merged_into", "updated_at"])
+    return CustomerMerge.objects.create(
+        merged_customer_id=merged_pk, into_id=survivor_pk, reason=reason, evidence=evidence, moved=moved
+    )
+
+
+def _min(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+@transaction.atomic
+def customer_sync(*, source: str, data: dict):
+    """Create or update one customer from a source's customer record (merging when it proves one)."""
+    from ingestion.interface import CustomerRef
+
+    clean, errors = customer_clean(data)
+    if clean is None:
+        raise IngestionError("Invalid customer record.", details=errors)
+    res = customers_resolve(source=source, identities=[(clean["customer_id"], clean["email"])], seen=[None])
+    pk = res.customer_pks[0]
+    updates = {k: clean[k] for k in ("name", "phone", "email") if clean[k]}
+    if updates:
+        Customer.objects.filter(pk=pk).update(**updates, updated_at=timezone.now())
+    if res.changed or updates:
+        from ingestion.services.common import customers_changed_on_commit
+
+        customers_changed_on_commit(res.changed | {pk})
+    return CustomerRef(
+        customer_id=str(pk),
+        created=pk in res.created,
+        merged_from=tuple(str(m) for s, m in res.merges if s == pk),
+    )

@@ -1,0 +1,162 @@
+"""The exactly-once write path shared by orders, interactions and events.
+
+Per batch: read each record's key and version cheaply, fetch the existing
+keys and versions in ONE query, count the known-and-not-newer records as
+duplicates (they are not validated further: nothing of them is written), fully
+validate the rest, fold duplicates inside the batch (the newest `updated_at`
+wins, ties keep the first), then resolve identities and write only what is
+new (bulk insert / COPY) or newer (bulk update). A re-sent batch costs one
+look-up and writes nothing. The unique constraints are the last guard: a conflict with a
+concurrent writer rolls the batch back and it is classified again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from ingestion.interface import RecordError
+from ingestion.services import _db, identity
+from ingestion.services.common import batch_record, customers_changed_on_commit, source_clean
+from ingestion.services.validation import record_key
+
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # orders / interactions / events
+    model: type[models.Model]
+    key_column: str  # the model's per-source unique id column
+    id_key: str  # the record's id field, for error reports
+    cleaner: Callable[[Any], tuple[dict | None, dict]]
+    time_field: str  # drives customers' first/last seen
+    versioned: bool  # a later `updated_at` replaces the stored row
+    insert_fields: tuple[str, ...]  # columns after source, key and customer_id
+    row: Callable[[dict, datetime], tuple]  # values for insert_fields
+    update_fields: tuple[str, ...] = ()  # attnames rewritten on a newer version
+    after_insert: Callable[[list[int], list[dict]], None] | None = None
+    after_update: Callable[[list[int], list[dict]], None] | None = None
+
+
+@dataclass
+class _Counts:
+    accepted: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    rejected: list[RecordError] = field(default_factory=list)
+
+
+def ingest(kind: Kind, *, source: str, records: Sequence[Any], via: str = "api", audit: bool = True):
+    """Validate and store `records` exactly once; returns IngestResult."""
+    from ingestion.interface import IngestResult
+
+    source = source_clean(source)
+    cleaned: dict[int, tuple] = {}  # validation results, kept across retries
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                counts, changed = _write(kind, source, records, cleaned)
+            break
+        except IntegrityError:  # a concurrent writer got there first: classify again
+            if attempt == _ATTEMPTS - 1:
+                raise
+    result = IngestResult(
+        accepted=counts.accepted,
+        duplicates=counts.duplicates,
+        updated=counts.updated,
+        rejected=tuple(counts.rejected),
+        customer_ids=tuple(sorted(str(pk) for pk in changed)),
+    )
+    if audit:
+        batch_record(source=source, kind=kind.name, via=via, result=result)
+    customers_changed_on_commit(changed)
+    return result
+
+
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a > b)
+
+
+def _write(
+    kind: Kind, source: str, records: Sequence[Any], cleaned: dict[int, tuple]
+) -> tuple[_Counts, set[int]]:
+    counts = _Counts()
+    quick = [record_key(rec, kind.id_key, kind.versioned) for rec in records]
+    columns = ("id", "customer_id", "source_updated_at") if kind.versioned else ("id",)
+    existing = _db.rows_by_key(
+        kind.model,
+        source=source,
+        key=kind.key_column,
+        keys=list({k for k, _, _ in quick if k is not None}),
+        columns=columns,
+    )
+    latest: dict[str, dict] = {}
+    for index, (key, version, ok) in enumerate(quick):
+        row = existing.get(key) if key is not None else None
+        if row is not None and ok and not (kind.versioned and _newer(version, row[2])):
+            counts.duplicates += 1  # known and not newer: nothing to check or write
+            continue
+        if index not in cleaned:
+            cleaned[index] = kind.cleaner(records[index])
+        rec, errors = cleaned[index]
+        if rec is None:
+            counts.rejected.append(RecordError(index=index, external_id=key, errors=errors))
+            continue
+        prev = latest.get(key)
+        if prev is None:
+            latest[key] = rec
+        else:  # the same record twice in the batch: the newest version wins, ties keep the first
+            counts.duplicates += 1
+            if kind.versioned and _newer(rec["updated_at"], prev["updated_at"]):
+                latest[key] = rec
+    new: list[dict] = []
+    upd: list[tuple[int, int, dict]] = []  # (row id, old customer pk, record)
+    for key, rec in latest.items():
+        row = existing.get(key)
+        if row is None:
+            new.append(rec)
+        else:
+            upd.append((row[0], row[1], rec))
+    if not new and not upd:
+        return counts, set()
+    todo = new + [rec for _, _, rec in upd]
+    res = identity.customers_resolve(
+        source=source,
+        identities=[(r["customer_id"], r["email"]) for r in todo],
+        seen=[r[kind.time_field] for r in todo],
+    )
+    pks = res.customer_pks
+    _insert(kind, source, new, pks[: len(new)])
+    if upd:
+        _update(kind, upd, pks[len(new) :])
+    counts.accepted, counts.updated = len(new), len(upd)
+    return counts, set(pks) | res.changed | {old for _, old, _ in upd}
+
+
+def _insert(kind: Kind, source: str, new: list[dict], pks: list[int]) -> None:
+    if not new:
+        return
+    now = timezone.now()
+    row = kind.row
+    rows = [(source, r["external_id"], pk, *row(r, now)) for r, pk in zip(new, pks, strict=True)]
+    ids = _db.insert_rows(kind.model, ("source", kind.key_column, "customer_id", *kind.insert_fields), rows)
+    if kind.after_insert is not None:
+        kind.after_insert(ids, new)
+
+
+def _update(kind: Kind, upd: list[tuple[int, int, dict]], pks: list[int]) -> None:
+    now = timezone.now()
+    objs = []
+    for (row_id, _, rec), pk in zip(upd, pks, strict=True):
+        values = dict(zip(kind.insert_fields, kind.row(rec, now), strict=True))
+        obj = kind.model(pk=row_id, customer_id=pk, **{f: values[f] for f in kind.update_fields})
+        objs.append(obj)
+    kind.model.objects.bulk_update(objs, ["customer_id", *kind.update_fields], batch_size=500)
+    if kind.after_update is not None:
+        kind.after_update([row_id for row_id, _, _ in upd], [rec for _, _, rec in upd])

@@ -1,0 +1,373 @@
+"""Record validation: plain per-record dict checks, no database access.
+
+Each `*_clean(record)` returns `(clean, errors)`: a normalised dict ready to
+store, or field errors. A record with any error is never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ingestion.models import OrderStatus
+
+# REFERENCE.md "Identity rules": values that never link two records.
+_BLOCKED_IDS = frozenset({"null", "none", "nil", "nan", "anonymous", "undefined", "unknown", "n/a"})
+_BLOCKED_RE = re.compile(r"^[0-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_STATUSES = frozenset(OrderStatus.values)
+_MONEY_LIMIT = Decimal("1000000000000")  # 14 digits, 2 of them decimal places
+_CENT = Decimal("0.01")
+_MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+_MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_LINES = 1000
+MAX_METADATA_BYTES = 16 * 1024
+MAX_PROPERTIES_BYTES = 32 * 1024
+_REQUIRED = "This field is required."
+
+
+def identity_blocked(value: str) -> bool:
+    """True for identity values that must never link records ('', '0', '-1', 'null', ...)."""
+    v = value.strip().lower()
+    return v in _BLOCKED_IDS or v == "-1" or _BLOCKED_RE.match(v) is not None
+
+
+_BAD = object()
+_MONEY_RE = re.compile(r"\d{1,12}(?:\.\d{0,2})?")
+_LINE_TEXT = (("sku", 128), ("product_id", 128), ("title", 255), ("category", 128))
+_ZERO = Decimal("0.00")
+
+
+def _money_fast(v: Any) -> Any:
+    """A money value in one of its common valid forms, as is (the database rounds to cents), else _BAD."""
+    t = type(v)
+    if t is float:
+        return v if 0.0 <= v < 1e12 else _BAD  # NaN and infinities fail the comparison
+    if t is int:
+        return v if 0 <= v < 1_000_000_000_000 else _BAD
+    if t is str and _MONEY_RE.fullmatch(v):
+        return v
+    return _BAD
+
+
+def _line_fast(line: dict) -> tuple | None:
+    """An order line with plain valid values, without building a checker; None to check it fully."""
+    out: list[Any] = []
+    for name, max_length in _LINE_TEXT:
+        v = line.get(name)
+        if v is None:
+            out.append("")
+        elif type(v) is str and len(v) <= max_length and "\x00" not in v:
+            out.append(v)
+        else:
+            return None
+    qty = line.get("quantity", 1)
+    if type(qty) is not int or not 0 <= qty <= 1_000_000:
+        return None
+    price, discount = line.get("unit_price"), line.get("discount")
+    price = _ZERO if price is None else _money_fast(price)
+    discount = _ZERO if discount is None else _money_fast(discount)
+    if price is _BAD or discount is _BAD:
+        return None
+    return (*out, qty, price, discount)
+
+
+class _Checker:
+    """Collects field errors for one record."""
+
+    __slots__ = ("errors", "record")
+
+    def __init__(self, record: dict):
+        self.record = record
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def text(self, name: str, max_length: int, *, required: bool = False, value: Any = None) -> str:
+        v = self.record.get(name) if value is None else value
+        if type(v) is str and 0 < len(v) <= max_length and "\x00" not in v:  # the common case, fast
+            return v
+        if v is None or v == "":
+            if required:
+                self.add(name, _REQUIRED)
+            return ""
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        elif not isinstance(v, str):
+            self.add(name, "Must be a string.")
+            return ""
+        if len(v) > max_length:
+            self.add(name, f"At most {max_length} characters.")
+        elif "\x00" in v:
+            self.add(name, "NUL characters are not allowed.")
+        return v
+
+    def money(self, name: str, *, required: bool = False, value: Any = None, default: Any = None) -> Any:
+        v = self.record.get(name) if value is None else value
+        fast = _money_fast(v)
+        if fast is not _BAD:
+            return fast
+        if v is None or v == "":
+            if required:
+                self.add(name, _REQUIRED)
+            return default
+        if isinstance(v, bool) or not isinstance(v, int | float | str | Decimal):
+            self.add(name, "Must be a number.")
+            return default
+        if isinstance(v, float) and not math.isfinite(v):
+            self.add(name, "Must be a finite number.")
+            return default
+        try:
+            d = Decimal(v if isinstance(v, str | Decimal) else str(v))
+        except (InvalidOperation, ValueError):
+            self.add(name, "Must be a number.")
+            return default
+        if not d.is_finite():
+            self.add(name, "Must be a finite number.")
+            return default
+        if d < 0:
+            self.add(name, "Must not be negative.")
+            return default
+        if d >= _MONEY_LIMIT:
+            self.add(name, "At most 12 digits before the decimal point.")
+            return default
+        return d.quantize(_CENT)
+
+    def integer(self, name: str, value: Any, lo: int, hi: int, default: int) -> int:
+        if type(value) is int and lo <= value <= hi:
+            return value
+        if value is None:
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(name, "Must be an integer.")
+            return default
+        if not lo <= value <= hi:
+            self.add(name, f"Must be between {lo} and {hi}.")
+            return default
+        return value
+
+    def when(self, name: str, *, required: bool = False) -> datetime | None:
+        v = self.record.get(name)
+        if v is None or v == "":
+            if required:
+                self.add(name, _REQUIRED)
+            return None
+        dt = parse_time(v)
+        if dt is None:
+            self.add(name, "Must be an ISO 8601 date-time between 1900 and 2199.")
+        return dt
+
+    def choice(self, name: str, choices: frozenset, default: str) -> str:
+        v = self.record.get(name)
+        if v is None or v == "":
+            return default
+        if not isinstance(v, str) or v not in choices:
+            self.add(name, f"Must be one of {', '.join(sorted(choices))}.")
+            return default
+        return v
+
+    def json_dict(self, name: str, max_bytes: int) -> dict:
+        v = self.record.get(name)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            self.add(name, "Must be an object.")
+            return {}
+        try:
+            dumped = json.dumps(v, allow_nan=False, default=str)
+        except (ValueError, RecursionError, TypeError):
+            self.add(name, "Must be JSON without NaN/Infinity or deep nesting.")
+            return {}
+        if len(dumped) > max_bytes:
+            self.add(name, f"At most {max_bytes} bytes when serialised.")
+        elif "\\u0000" in dumped:
+            self.add(name, "NUL characters are not allowed.")
+        return v
+
+    def identity(self) -> tuple[str | None, str | None]:
+        """The record's (customer_id, email), with blocked values dropped."""
+        cid = self.text("customer_id", 255) or None
+        if cid is not None and identity_blocked(cid):
+            cid = None
+        email = self.text("email", 254) or None
+        if email is not None:
+            email = email.strip().lower()
+            if identity_blocked(email):
+                email = None
+            elif not _EMAIL_RE.match(email):
+                self.add("email", "Enter a valid email address.")
+                email = None
+        if cid is None and email is None and "customer_id" not in self.errors and "email" not in self.errors:
+            self.add("customer_id", "A customer_id or email is required (blocked values do not count).")
+        return cid, email
+
+
+def parse_time(v: Any) -> datetime | None:
+    """An ISO 8601 string (or datetime) as an aware UTC datetime (naive means UTC); None if invalid."""
+    if type(v) is str and len(v) <= 40:
+        try:
+            dt = datetime.fromisoformat(v)
+        except ValueError:
+            return None
+    elif isinstance(v, datetime):
+        dt = v
+    else:
+        return None
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return dt if _MIN_TIME <= dt < _MAX_TIME else None
+
+
+def record_key(record: Any, id_key: str, versioned: bool) -> tuple[str | None, datetime | None, bool]:
+    """`(key, updated_at, ok)` read cheaply, before full validation.
+
+    A record whose key is already stored and that is not newer is a duplicate and
+    is not validated further; `ok` is False when the version itself is invalid.
+    """
+    if type(record) is not dict:
+        return None, None, False
+    key = record.get(id_key)
+    if type(key) is int:
+        key = str(key)
+    if type(key) is not str or not 0 < len(key) <= 255 or "\x00" in key:
+        return None, None, False
+    if not versioned:
+        return key, None, True
+    raw = record.get("updated_at")
+    if raw is None or raw == "":
+        return key, None, True
+    version = parse_time(raw)
+    return key, version, version is not None
+
+
+def _not_a_dict(record: Any) -> dict[str, list[str]] | None:
+    if not isinstance(record, dict):
+        return {"non_field_errors": ["Each record must be an object."]}
+    return None
+
+
+def _order_lines(c: _Checker) -> tuple[list[tuple], int]:
+    raw = c.record.get("lines")
+    if raw is None:
+        return [], 0
+    if not isinstance(raw, list):
+        c.add("lines", "Must be a list.")
+        return [], 0
+    if len(raw) > MAX_LINES:
+        c.add("lines", f"At most {MAX_LINES} lines.")
+        return [], 0
+    lines, items = [], 0
+    for i, line in enumerate(raw):
+        if not isinstance(line, dict):
+            c.add(f"lines[{i}]", "Must be an object.")
+            continue
+        row = _line_fast(line)
+        if row is not None:
+            lines.append(row)
+            items += row[4]
+            continue
+        lc = _Checker(line)
+        qty = lc.integer("quantity", line.get("quantity"), 0, 1_000_000, 1)
+        row = (
+            lc.text("sku", 128),
+            lc.text("product_id", 128),
+            lc.text("title", 255),
+            lc.text("category", 128),
+            qty,
+            lc.money("unit_price", default=Decimal("0.00")),
+            lc.money("discount", default=Decimal("0.00")),
+        )
+        for field, msgs in lc.errors.items():
+            c.errors.setdefault(f"lines[{i}].{field}", []).extend(msgs)
+        lines.append(row)
+        items += qty
+    return lines, items
+
+
+def order_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    if (bad := _not_a_dict(record)) is not None:
+        return None, bad
+    c = _Checker(record)
+    external_id = c.text("external_id", 255, required=True)
+    cid, email = c.identity()
+    currency = record.get("currency") or "USD"
+    if not isinstance(currency, str) or not _CURRENCY_RE.match(currency.upper()):
+        c.add("currency", "Must be a 3-letter ISO 4217 code.")
+    lines, item_count = _order_lines(c)
+    clean = {
+        "external_id": external_id,
+        "customer_id": cid,
+        "email": email,
+        "placed_at": c.when("placed_at", required=True),
+        "currency": currency.upper() if isinstance(currency, str) else "USD",
+        "total": c.money("total", required=True),
+        "subtotal": c.money("subtotal"),
+        "discount_total": c.money("discount_total", default=Decimal("0.00")),
+        "refunded_total": c.money("refunded_total", default=Decimal("0.00")),
+        "status": c.choice("status", _STATUSES, OrderStatus.PLACED),
+        "cancelled_at": c.when("cancelled_at"),
+        "channel": c.text("channel", 64),
+        "updated_at": c.when("updated_at"),
+        "lines": lines,
+        "item_count": item_count if lines else c.integer("item_count", record.get("item_count"), 0, 10**9, 0),
+    }
+    return (None, c.errors) if c.errors else (clean, c.errors)
+
+
+def interaction_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    if (bad := _not_a_dict(record)) is not None:
+        return None, bad
+    c = _Checker(record)
+    cid, email = c.identity()
+    clean = {
+        "external_id": c.text("external_id", 255, required=True),
+        "customer_id": cid,
+        "email": email,
+        "occurred_at": c.when("occurred_at", required=True),
+        "channel": c.text("channel", 32),
+        "kind": c.text("kind", 32, required=True),
+        "status": c.text("status", 32),
+        "priority": c.text("priority", 16),
+        "metadata": c.json_dict("metadata", MAX_METADATA_BYTES),
+        "updated_at": c.when("updated_at"),
+    }
+    return (None, c.errors) if c.errors else (clean, c.errors)
+
+
+def event_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    if (bad := _not_a_dict(record)) is not None:
+        return None, bad
+    c = _Checker(record)
+    cid, email = c.identity()
+    clean = {
+        "external_id": c.text("message_id", 255, required=True),
+        "customer_id": cid,
+        "email": email,
+        "name": c.text("name", 128, required=True),
+        "occurred_at": c.when("occurred_at", required=True),
+        "properties": c.json_dict("properties", MAX_PROPERTIES_BYTES),
+    }
+    return (None, c.errors) if c.errors else (clean, c.errors)
+
+
+def customer_clean(data: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    if (bad := _not_a_dict(data)) is not None:
+        return None, bad
+    c = _Checker(data)
+    cid, email = c.identity()
+    clean = {
+        "customer_id": cid,
+        "email": email,
+        "name": c.text("name", 200),
+        "phone": c.text("phone", 40),
+    }
+    return (None, c.errors) if c.errors else (clean, c.errors)

@@ -1,0 +1,156 @@
+"""Identity resolution and merges."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from ingestion import interface
+from ingestion.errors import IngestionError
+from ingestion.models import Customer, CustomerMerge, Event, ExternalRef, Interaction, Order
+from ingestion.services import events, identity, interactions, orders
+from ingestion.tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+SHOPIFY = Path("/work/shared/data/shopify")
+
+
+def order(ext, customer_id=None, email=None, day=1):
+    rec = {"external_id": ext, "placed_at": f"2024-01-{day:02d}T10:00:00Z", "total": "10.00"}
+    if customer_id is not None:
+        rec["customer_id"] = customer_id
+    if email is not None:
+        rec["email"] = email
+    return rec
+
+
+def test_same_customer_id_and_email_resolve_to_one_customer():
+    orders.orders_ingest(
+        source="shop", records=[order("1", "c1"), order("2", "c1"), order("3", email="a@x.io")]
+    )
+    orders.orders_ingest(source="shop", records=[order("4", "c1", "A@X.io")])
+    assert Customer.objects.count() == 2  # c1 and a@x.io were different customers until order 4
+    assert CustomerMerge.objects.count() == 1
+    live = Customer.objects.get(merged_into__isnull=True)
+    assert set(Order.objects.values_list("customer_id", flat=True)) == {live.pk}
+
+
+def test_merge_repoints_refs_and_history_and_keeps_everything():
+    older = orders.orders_ingest(source="shop", records=[order("1", "c-old", day=5)]).customer_ids[0]
+    interactions.interactions_ingest(
+        source="desk",
+        records=[
+            {
+                "external_id": "t1",
+                "email": "bob@x.io",
+                "kind": "ticket",
+                "occurred_at": "2024-01-02T00:00:00Z",
+            }
+        ],
+    )
+    events.events_ingest(
+        source="web",
+        records=[
+            {"message_id": "m1", "email": "bob@x.io", "name": "Viewed", "occurred_at": "2024-01-09T00:00:00Z"}
+        ],
+    )
+    newer = interface.customer_resolve(source="email", external_id="bob@x.io")
+    assert newer != older
+    before = {m: m.objects.count() for m in (Order, Interaction, Event, ExternalRef)}
+
+    result = orders.orders_ingest(source="shop", records=[order("2", "c-old", "bob@x.io", day=7)])
+
+    assert set(result.customer_ids) >= {older, newer}
+    merge = CustomerMerge.objects.get()
+    assert (str(merge.merged_customer_id), str(merge.into_id)) == (newer, older)
+    assert merge.evidence == {"customer_id": "c-old", "email": "bob@x.io"}
+    assert merge.moved["interaction"] == 1 and merge.moved["event"] == 1 and merge.moved["externalref"] == 1
+    assert Customer.objects.get(pk=newer).merged_into_id == int(older)
+    for model, n in before.items():
+        expected = n + (1 if model is Order else 0)
+        assert model.objects.count() == expected
+        assert set(model.objects.values_list("customer_id", flat=True)) == {int(older)}
+    survivor = Customer.objects.get(pk=older)
+    assert survivor.email == "bob@x.io"
+    assert survivor.first_seen_at == dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    assert survivor.last_seen_at == dt.datetime(2024, 1, 9, tzinfo=dt.UTC)
+    summary = interface.customer_get(customer_id=newer)  # the merged id still resolves
+    assert summary.customer_id == older and summary.order_count == 2
+    assert ("email", "bob@x.io") in summary.external_refs and ("shop", "c-old") in summary.external_refs
+
+
+def test_merge_inside_one_batch_of_new_customers_creates_one_customer():
+    result = orders.orders_ingest(
+        source="shop", records=[order("1", "c1"), order("2", email="z@x.io"), order("3", "c1", "z@x.io")]
+    )
+    assert result.accepted == 3
+    assert Customer.objects.count() == 1 and not CustomerMerge.objects.exists()
+    assert Customer.objects.get().email == "z@x.io"
+
+
+def test_blocked_identity_values_never_link():
+    records = [
+        order(str(i), customer_id=v, email=f"u{i}@x.io") for i, v in enumerate(["0", "-1", "null", "00000"])
+    ]
+    records.append(order("9", customer_id="anonymous", email="undefined"))
+    result = orders.orders_ingest(source="shop", records=records)
+    assert result.accepted == 4 and len(result.rejected) == 1  # the last has no usable identity
+    assert Customer.objects.count() == 4
+    assert not ExternalRef.objects.filter(source="shop").exists()
+
+
+def test_existing_customer_found_by_email_gets_the_new_source_ref():
+    customer = CustomerFactory(email="ann@x.io")
+    ExternalRefFactory(source="email", external_id="ann@x.io", customer=customer)
+    orders.orders_ingest(source="pos", records=[order("1", "P-77", "ann@x.io")])
+    assert interface.customer_resolve(source="pos", external_id="P-77") == str(customer.pk)
+    assert Customer.objects.count() == 1
+
+
+def test_seen_times_widen_in_bulk():
+    customer = CustomerFactory()
+    ExternalRefFactory(source="shop", external_id="c1", customer=customer)
+    OrderFactory(customer=customer, source="shop")
+    orders.orders_ingest(source="shop", records=[order("a", "c1", day=10), order("b", "c1", day=3)])
+    customer.refresh_from_db()
+    assert customer.first_seen_at.day == 3 and customer.last_seen_at.day == 10
+    orders.orders_ingest(source="shop", records=[order("c", "c1", day=5)])
+    customer.refresh_from_db()
+    assert customer.first_seen_at.day == 3 and customer.last_seen_at.day == 10
+
+
+def test_sync_customer_creates_updates_and_merges():
+    payload = json.loads((SHOPIFY / "customer.json").read_text())["customer"]
+    data = {
+        "customer_id": payload["id"],
+        "email": payload["email"],
+        "name": f"{payload['first_name']} {payload['last_name']}",
+        "phone": payload.get("phone") or "",
+    }
+    ref = interface.sync_customer(source="shopify", data=data)
+    assert ref.created and ref.merged_from == ()
+    again = interface.sync_customer(source="shopify", data={**data, "name": "Robert Norman"})
+    assert again == interface.CustomerRef(customer_id=ref.customer_id, created=False)
+    assert Customer.objects.get().name == "Robert Norman"
+    other = orders.orders_ingest(source="pos", records=[order("1", "pos-9")]).customer_ids[0]
+    merged = interface.sync_customer(source="pos", data={"customer_id": "pos-9", "email": payload["email"]})
+    assert merged.customer_id == ref.customer_id and merged.merged_from == (other,)
+    assert Order.objects.get().customer_id == int(ref.customer_id)
+
+
+def test_sync_customer_rejects_invalid_data():
+    with pytest.raises(IngestionError) as exc:
+        interface.sync_customer(source="shopify", data={"customer_id": "0", "email": "bad"})
+    assert "email" in exc.value.details
+    assert not Customer.objects.exists()
+
+
+def test_resolution_queries_are_bulk(django_assert_max_num_queries):
+    records = [order(str(i), f"c{i % 300}", f"p{i % 300}@x.io") for i in range(1500)]
+    with django_assert_max_num_queries(60):
+        res = identity.customers_resolve(
+            source="shop", identities=[(r["customer_id"], r["email"]) for r in records], seen=[None] * 1500
+        )
+    assert len(set(res.customer_pks)) == 300 and len(res.created) == 300

@@ -1,0 +1,49 @@
+"""The public interface: readers of single customers and ids."""
+
+import datetime as dt
+
+import pytest
+
+from ingestion import interface
+from ingestion.errors import CustomerNotFound
+from ingestion.tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_get_summarises_orders_net_of_refunds():
+    customer = CustomerFactory(email="ann@x.io", name="Ann")
+    ExternalRefFactory(customer=customer, source="shop", external_id="A1")
+    OrderFactory(customer=customer, total="100.00", refunded_total="20.00")
+    OrderFactory(customer=customer, total="50.00", status="cancelled")
+    summary = interface.customer_get(customer_id=str(customer.pk))
+    assert summary.order_count == 2 and summary.total_spent == 80.0
+    assert summary.external_refs == (("shop", "A1"),)
+    assert (summary.email, summary.name) == ("ann@x.io", "Ann")
+
+
+@pytest.mark.parametrize("bad", ["999999", "abc", "", "1; DROP TABLE"])
+def test_customer_get_unknown_raises(bad):
+    with pytest.raises(CustomerNotFound):
+        interface.customer_get(customer_id=bad)
+
+
+def test_customer_resolve_and_ids():
+    a, b = CustomerFactory(), CustomerFactory()
+    ExternalRefFactory(customer=a, source="shop", external_id="A")
+    b.merged_into = a
+    b.save()
+    a.last_seen_at = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    a.save()
+    assert interface.customer_resolve(source="shop", external_id="A") == str(a.pk)
+    assert interface.customer_resolve(source="shop", external_id="nope") is None
+    assert interface.customer_ids() == [str(a.pk)]
+    assert interface.customer_ids(since=dt.datetime(2024, 7, 1, tzinfo=dt.UTC)) == []
+    assert interface.customer_get(customer_id=str(b.pk)).customer_id == str(a.pk)
+
+
+def test_ingest_functions_return_results():
+    rec = {"external_id": "1", "customer_id": "c", "placed_at": "2024-01-01T00:00:00Z", "total": 1}
+    result = interface.ingest_orders(source="shop", records=[rec, {"external_id": "2"}])
+    assert (result.accepted, len(result.rejected), result.received) == (1, 1, 2)
+    assert result.rejected[0].external_id == "2"

@@ -1,0 +1,164 @@
+"""Train every model kind at once and score every customer with them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from intelligence.ml import btyd, explain, ltv, panel, segmentation
+from intelligence.ml.churn import ChurnModel, churn_train, risk_band
+from intelligence.ml.features import _as_timestamp
+from intelligence.ml.ltv import SpendModel, spend_train
+
+Progress = Callable[[str, int, int], None] | None
+TOP_FACTORS = 3
+
+
+@dataclass
+class TrainedBundle:
+    as_of: pd.Timestamp
+    horizon_days: int
+    plan: panel.WindowPlan
+    churn: ChurnModel
+    ltv: SpendModel
+    segmentation: segmentation.Segmentation
+    metrics: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    training_window: tuple = ()
+    archetypes: list = field(default_factory=list)
+
+
+def train_all(
+    orders,
+    lines,
+    interactions,
+    events,
+    *,
+    as_of,
+    horizon_days: int,
+    progress: Progress = None,
+    threads: int | None = None,
+) -> TrainedBundle:
+    as_of = _as_timestamp(as_of)
+    horizon_days = int(horizon_days)
+    plan = panel.plan_windows(orders, as_of=as_of, horizon_days=horizon_days)
+    stacked = panel.build_panel(orders, lines, interactions, events, plan=plan, progress=progress)
+    if progress:
+        progress("churn", 0, 3)
+    churn_model = churn_train(stacked, plan=plan, threads=threads)
+    if progress:
+        progress("ltv", 1, 3)
+    spend_model = spend_train(stacked, plan=plan, threads=threads)
+    if progress:
+        progress("segmentation", 2, 3)
+    frame, _, bg, gg = panel.model_frame(
+        orders, lines, interactions, events, as_of=as_of, window_days=plan.label_days
+    )
+    seg = segmentation.segmentation_fit(frame)
+    if progress:
+        progress("done", 3, 3)
+    placed = pd.to_datetime(orders["placed_at"], utc=True)
+    placed = placed[placed < as_of]
+    start = placed.min() if len(placed) else as_of
+    plan_info = {
+        "label_days": plan.label_days,
+        "horizon_days": horizon_days,
+        "cutoffs": [str(c.date()) for c in plan.cutoffs],
+    }
+    return TrainedBundle(
+        as_of=as_of,
+        horizon_days=horizon_days,
+        plan=plan,
+        churn=churn_model,
+        ltv=spend_model,
+        segmentation=seg,
+        metrics={
+            "churn": {**churn_model.metrics, "model": churn_model.name},
+            "ltv": {**spend_model.metrics, "model": spend_model.name},
+            "segmentation": seg.metrics,
+        },
+        params={
+            "churn": {**churn_model.params, **plan_info},
+            "ltv": {**spend_model.params, **plan_info},
+            "segmentation": seg.params,
+            "bgnbd": bg.as_dict(),
+            "gamma_gamma": gg.as_dict(),
+        },
+        training_window=(start.date(), as_of.date()),
+        archetypes=seg.archetypes,
+    )
+
+
+def _predict(bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days: int):
+    """Features at as_of and the churn / spend answers for the horizon."""
+    plan = bundle.plan
+    frame, summary, bg, gg = panel.model_frame(
+        orders,
+        lines,
+        interactions,
+        events,
+        as_of=as_of,
+        window_days=plan.label_days,
+        btyd_params=btyd.BGNBDParams(**bundle.params["bgnbd"]),
+        gg_params=btyd.GammaGammaParams(**bundle.params["gamma_gamma"]),
+    )
+    carry = panel.horizon_carry(bg, summary, label_days=plan.label_days, horizon_days=horizon_days)
+    churn_model = bundle.churn
+    spend_model = bundle.ltv
+    if horizon_days != bundle.horizon_days:
+        # The window models carry to any horizon at least as long as their label window.
+        churn_model = _for_horizon(churn_model, horizon_days)
+        spend_model = _for_horizon(spend_model, horizon_days)
+    p_churn = churn_model.predict(frame, carry)
+    p_buy = 1.0 - p_churn
+    gg_value = frame["gg_expected_order_value"].fillna(gg.population_mean).to_numpy()
+    given_buy = spend_model.spend_given_buy(frame, carry, gg_value)
+    return frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy
+
+
+def _for_horizon(model, horizon_days: int):
+    import copy
+
+    model = copy.copy(model)
+    label_days = min(model.plan.label_days, horizon_days)
+    if label_days != model.plan.label_days and model.kind != "bgnbd" and model.kind != "bgnbd_gg":
+        # Shorter than the trained label window: answer with BTYD rather than a wrong window.
+        model.kind = "bgnbd" if isinstance(model, ChurnModel) else "bgnbd_gg"
+    model.plan = panel.WindowPlan(horizon_days, model.plan.label_days, model.plan.cutoffs)
+    return model
+
+
+def score_all(
+    bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days=None
+) -> pd.DataFrame:
+    as_of = _as_timestamp(as_of)
+    horizon_days = int(horizon_days or bundle.horizon_days)
+    frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy = _predict(
+        bundle, orders, lines, interactions, events, as_of=as_of, horizon_days=horizon_days
+    )
+    out = frame.copy()
+    out["churn_probability"] = p_churn
+    out["risk_band"] = risk_band(p_churn)
+    out["churn_model"] = churn_model.name
+    out["churn_confidence"] = churn_model.confidence()
+    out["p_purchase"] = p_buy
+    out["predicted_spend"] = p_buy * given_buy
+    out["spend_p10"] = ltv.spend_range(p_buy, given_buy, spend_model.shape, 0.10)
+    out["spend_p90"] = ltv.spend_range(p_buy, given_buy, spend_model.shape, 0.90)
+    out["expected_orders"] = p_buy * carry.orders_given_buy_horizon
+    next_days = ltv.expected_next_order_days(bg, summary, horizon_days=horizon_days)
+    next_date = as_of.tz_localize(None) + pd.to_timedelta(next_days, unit="D")
+    out["expected_next_order_date"] = pd.Series(next_date, index=out.index).where(p_buy > 0.05)
+    out["ltv_model"] = spend_model.name
+    out["ltv_confidence"] = spend_model.confidence()
+    contributions = churn_model.contributions(frame)
+    out["top_factors"] = explain.top_factors(frame, contributions, k=TOP_FACTORS)
+    out["recommendations"] = explain.recommendations(out["top_factors"], out["churn_probability"])
+    seg = segmentation.segmentation_assign(bundle.segmentation, frame)
+    out = out.join(seg)
+    out["horizon_days"] = horizon_days
+    no_orders = frame["order_count"].isna()
+    out.loc[no_orders, "expected_next_order_date"] = pd.NaT
+    return out

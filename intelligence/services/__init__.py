@@ -1,0 +1,1 @@
+"""Internal services of the intelligence app (other apps use intelligence.interface)."""

@@ -1,0 +1,230 @@
+"""Batch scoring of every customer and the 0-100 scores built on stored intelligence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from intelligence import interface
+from intelligence.errors import InvalidQuery
+from intelligence.models import CustomerIntelligence, ModelVersion
+from intelligence.services import frames as frame_loader
+from intelligence.services import registry
+from intelligence.services.rows import SCORED_FIELDS, rows_from_scores
+
+Progress = Callable[[str, int, int], None] | None
+WRITE_CHUNK = 2000
+POPULATION_KEY = "intel:population:{version}:{as_of}"
+
+
+def scores_compute(*, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None):
+    """The ML score frame for the customers in `data` (index customer_id)."""
+    from intelligence.ml import training as ml_training
+
+    bundle = registry.artifact_load(version=version)
+    return ml_training.score_all(
+        bundle,
+        data["orders"],
+        data["lines"],
+        data["interactions"],
+        data["events"],
+        as_of=as_of,
+        horizon_days=horizon_days or version.horizon_days,
+    )
+
+
+def customers_score_all(*, as_of: date | None = None, progress: Progress = None) -> int:
+    """Score every customer with the active model and write all rows in bulk. Returns the row count."""
+    version = registry.active_version_require()
+    if progress:
+        progress("load", 0, 3)
+    if as_of is None:
+        data = frame_loader.frames_load(as_of=None)
+        as_of = frame_loader.default_as_of(orders=data["orders"])
+        data = frame_loader.frames_before(data=data, as_of=as_of)
+    else:
+        data = frame_loader.frames_load(as_of=as_of)
+    if progress:
+        progress("score", 1, 3)
+    scores = scores_compute(version=version, data=data, as_of=as_of)
+    if progress:
+        progress("write", 2, 3)
+    computed_at = timezone.now()
+    rows = rows_from_scores(scores=scores, version=version, as_of=as_of, computed_at=computed_at)
+    rows_write(rows=rows, computed_at=computed_at, progress=progress)
+    ModelVersion.objects.filter(pk=version.pk).update(scored_as_of=as_of)
+    cache.delete(f"{registry.ACTIVE_CACHE_KEY}:{version.kind}")
+    if progress:
+        progress("done", 3, 3)
+    return len(rows)
+
+
+@transaction.atomic
+def rows_write(*, rows: list[CustomerIntelligence], computed_at, progress: Progress = None) -> None:
+    """Upsert every row in bulk (COPY + one INSERT .. ON CONFLICT on PostgreSQL, chunked
+    bulk_create elsewhere) and drop rows of customers no longer scored."""
+    if connection.vendor == "postgresql":
+        _copy_upsert(rows)
+    else:
+        total = len(rows)
+        for start in range(0, total, WRITE_CHUNK):
+            CustomerIntelligence.objects.bulk_create(
+                rows[start : start + WRITE_CHUNK],
+                update_conflicts=True,
+                unique_fields=["customer_id"],
+                update_fields=SCORED_FIELDS,
+            )
+            if progress:
+                progress("write-rows", min(start + WRITE_CHUNK, total), total)
+    CustomerIntelligence.objects.exclude(computed_at=computed_at).delete()
+
+
+def _copy_upsert(rows: list[CustomerIntelligence]) -> None:
+    import json
+
+    from django.db.models import JSONField
+
+    table = CustomerIntelligence._meta.db_table
+    fields = [CustomerIntelligence._meta.get_field(name) for name in ["customer_id", *SCORED_FIELDS]]
+    columns = [f.column for f in fields]
+    attnames = [f.attname for f in fields]
+    is_json = [isinstance(f, JSONField) for f in fields]
+    column_list = ", ".join(columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+    # Table and column names come from the model's meta, never from input.
+    create = f"CREATE TEMP TABLE intel_stage ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"  # noqa: S608
+    upsert = (
+        f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM intel_stage "  # noqa: S608
+        f"ON CONFLICT (customer_id) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(create)
+        with (
+            cursor.connection.cursor() as raw,
+            raw.copy(f"COPY intel_stage ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                values = [getattr(row, name) for name in attnames]
+                copy.write_row([json.dumps(v) if j else v for v, j in zip(values, is_json, strict=True)])
+        cursor.execute(upsert)
+        cursor.execute("DROP TABLE intel_stage")
+
+
+def customers_rescore(*, customer_ids: list[str]) -> int:
+    """Re-score a few customers with the active model (cheap, incremental); 0 when no model is trained."""
+    version = registry.active_version_get()
+    if version is None or not customer_ids:
+        return 0
+    as_of = scoring_as_of(version=version)
+    data = frame_loader.frames_load(as_of=as_of, customer_ids=customer_ids)
+    if not any(len(frame) for frame in data.values()):
+        return 0
+    scores = scores_compute(version=version, data=data, as_of=as_of)
+    rows = rows_from_scores(scores=scores, version=version, as_of=as_of, computed_at=timezone.now())
+    CustomerIntelligence.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["customer_id"], update_fields=SCORED_FIELDS
+    )
+    return len(rows)
+
+
+def scoring_as_of(*, version: ModelVersion) -> date:
+    """The as_of of on-demand answers: the latest batch scoring's (else the training as_of), so that
+    one customer's answer matches the batch; newer data counts from the next (hourly) batch scoring."""
+    return version.scored_as_of or version.as_of
+
+
+# --- scores -------------------------------------------------------------------------------------
+
+
+def population_quantiles(*, version: ModelVersion) -> dict[str, list[float]]:
+    """Quantiles (0..100) of value at risk, churn and predicted LTV over the scored population."""
+    import numpy as np
+
+    key = POPULATION_KEY.format(version=version.pk, as_of=version.scored_as_of)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    values = np.array(
+        CustomerIntelligence.objects.filter(model_version=version)
+        .exclude(value_at_risk=None)
+        .values_list("value_at_risk", "churn_probability", "predicted_ltv"),
+        dtype=float,
+    ).reshape(-1, 3)
+    grid = np.linspace(0, 100, 101)
+    found = {
+        name: (np.percentile(values[:, i], grid).round(6).tolist() if len(values) else [])
+        for i, name in enumerate(("value_at_risk", "churn_probability", "predicted_ltv"))
+    }
+    cache.set(key, found, 3600)
+    return found
+
+
+def _percentile(value: float | None, quantiles: list[float]) -> float:
+    """Share (0..1) of the population at or below `value`."""
+    import numpy as np
+
+    if value is None or not quantiles:
+        return 0.0
+    return float(np.searchsorted(np.asarray(quantiles), value, side="right") - 1) / 100.0
+
+
+CONTEXTS = ("support_priority", "retention", "value")
+
+
+def customer_score(*, customer_id: str, scoring_context: str | dict[str, Any]) -> interface.CustomerScore:
+    """0-100. support_priority: value at risk (churn x LTV) ranked against the population, blended
+    with churn and value; retention: churn-led; value: LTV-led. A dict context may set `weights`."""
+    from intelligence.services import analysis
+
+    name, weights = _context_weights(scoring_context)
+    intel = analysis.customer_analyze(customer_id=customer_id)
+    version = registry.active_version_require()
+    q = population_quantiles(version=version)
+    churn = intel.churn.probability
+    ltv = intel.ltv.predicted_spend
+    components = {
+        "value_at_risk": round(_percentile(churn * ltv, q["value_at_risk"]) * 100, 1),
+        "churn": round(churn * 100, 1),
+        "value": round(_percentile(ltv, q["predicted_ltv"]) * 100, 1),
+    }
+    score = sum(components[k] * w for k, w in weights.items()) / (sum(weights.values()) or 1.0)
+    reasons = [
+        f"value at risk {churn * ltv:.2f} ({components['value_at_risk']:.0f}th percentile)",
+        f"{churn:.0%} chance of no order in {intel.churn.horizon_days} days ({intel.churn.risk_band} risk)",
+        f"expected spend {ltv:.2f} in {intel.ltv.horizon_days} days ({components['value']:.0f}th percentile)",
+    ]
+    reasons += [f.label for f in intel.churn.top_factors[:2]]
+    return interface.CustomerScore(
+        customer_id=intel.customer_id,
+        score=round(min(100.0, max(0.0, score)), 1),
+        context=name,
+        components=components,
+        reasons=tuple(reasons),
+    )
+
+
+def _context_weights(context: str | dict[str, Any]) -> tuple[str, dict[str, float]]:
+    presets = {
+        "support_priority": {"value_at_risk": 0.6, "churn": 0.2, "value": 0.2},
+        "retention": {"value_at_risk": 0.3, "churn": 0.6, "value": 0.1},
+        "value": {"value_at_risk": 0.2, "churn": 0.0, "value": 0.8},
+    }
+    if isinstance(context, str):
+        if context not in presets:
+            raise InvalidQuery(f"Unknown scoring context {context!r}.", details={"contexts": list(CONTEXTS)})
+        return context, presets[context]
+    name = str(context.get("name") or context.get("context") or "support_priority")
+    weights = dict(presets.get(name, presets["support_priority"]))
+    custom = context.get("weights") or {}
+    if not isinstance(custom, dict) or any(k not in weights for k in custom):
+        raise InvalidQuery("weights may only set value_at_risk, churn and value.")
+    try:
+        weights.update({k: max(0.0, float(v)) for k, v in custom.items()})
+    except (TypeError, ValueError) as exc:
+        raise InvalidQuery("weights must be numbers.") from exc
+    return name, weights

@@ -1,0 +1,255 @@
+"""Churn, LTV, segmentation and score_all on CDNOW (history before 1997-10-01)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from intelligence.ml import btyd, evaluation, ltv, panel, training
+from intelligence.ml.cdnow import load_cdnow_frames
+from intelligence.ml.segmentation import UNKNOWN
+
+# Pure ML (no models), but the app's tests all run under pytest-django.
+pytestmark = pytest.mark.django_db
+
+AS_OF = pd.Timestamp("1997-10-01", tz="UTC")
+HORIZON = 273
+
+CONTRACT_COLUMNS = [
+    "churn_probability",
+    "risk_band",
+    "churn_model",
+    "churn_confidence",
+    "top_factors",
+    "recommendations",
+    "predicted_spend",
+    "spend_p10",
+    "spend_p90",
+    "expected_orders",
+    "p_purchase",
+    "expected_next_order_date",
+    "ltv_model",
+    "ltv_confidence",
+    "archetype",
+    "archetype_id",
+    "axes",
+    "horizon_days",
+]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return load_cdnow_frames()
+
+
+@pytest.fixture(scope="module")
+def history(frames):
+    orders = frames["orders"]
+    return orders.loc[orders["placed_at"] < AS_OF]
+
+
+@pytest.fixture(scope="module")
+def bundle(frames, history):
+    return training.train_all(
+        history, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF, horizon_days=HORIZON
+    )
+
+
+@pytest.fixture(scope="module")
+def scored(bundle, frames, history):
+    return training.score_all(
+        bundle, history, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF
+    )
+
+
+@pytest.fixture(scope="module")
+def actual(frames, scored):
+    outcome = (
+        panel.window_outcomes(frames["orders"], start=AS_OF, days=HORIZON).reindex(scored.index).fillna(0.0)
+    )
+    outcome["churn"] = (outcome["orders"] == 0).astype(int)
+    return outcome
+
+
+def test_short_history_uses_a_shorter_label_window_and_says_so(bundle):
+    plan = bundle.plan
+    assert plan.horizon_days == HORIZON
+    assert 28 <= plan.label_days < HORIZON and plan.carried
+    assert len(plan.cutoffs) >= 2 and all(
+        c + pd.Timedelta(days=plan.label_days) <= AS_OF for c in plan.cutoffs
+    )
+    assert bundle.churn.name == "lightgbm+bgnbd_carry"
+    assert bundle.params["churn"]["label_days"] == plan.label_days
+    assert bundle.params["churn"]["horizon_days"] == HORIZON
+    assert bundle.metrics["churn"]["validation"] == "time_split"
+    assert 0.5 < bundle.metrics["churn"]["roc_auc"] <= 1.0
+    assert bundle.training_window == (pd.Timestamp("1997-01-01").date(), AS_OF.date())
+    restored = pickle.loads(pickle.dumps(bundle))
+    assert restored.churn.features == bundle.churn.features
+
+
+def test_score_all_contract(scored):
+    assert scored.index.name == "customer_id" and len(scored) == 2357
+    for column in CONTRACT_COLUMNS:
+        assert column in scored.columns, column
+    assert "days_since_last_order" in scored.columns  # every feature column too
+    assert scored["churn_probability"].between(0, 1).all()
+    assert set(scored["risk_band"]) <= {"low", "medium", "high"}
+    assert (scored["horizon_days"] == HORIZON).all()
+    assert (scored["p_purchase"] + scored["churn_probability"]).round(9).eq(1.0).all()
+    assert (scored["spend_p10"] <= scored["predicted_spend"] + 1e-9).all()
+    assert (scored["spend_p90"] >= scored["spend_p10"]).all()
+    assert (scored["predicted_spend"] >= 0).all() and (scored["expected_orders"] >= 0).all()
+    dates = scored["expected_next_order_date"].dropna()
+    assert len(dates) > 0
+    assert (dates >= AS_OF.tz_localize(None)).all()
+    assert (dates <= (AS_OF + pd.Timedelta(days=HORIZON)).tz_localize(None)).all()
+
+
+def test_factors_and_recommendations_in_words(scored):
+    row = scored.sort_values("churn_probability").iloc[-1]
+    assert len(row["top_factors"]) == 3
+    factor = row["top_factors"][0]
+    assert set(factor) == {"feature", "label", "value", "contribution", "direction"}
+    assert (
+        factor["direction"] in {"raises", "lowers"} and isinstance(factor["label"], str) and factor["label"]
+    )
+    assert row["recommendations"] and all(isinstance(r, str) for r in row["recommendations"])
+    labels = {f["label"] for factors in scored["top_factors"] for f in factors}
+    assert any("x their usual" in label or "days ago" in label for label in labels)
+
+
+def test_segmentation_labels_strengths_and_unknown_axes(bundle, scored):
+    axes = scored["axes"].iloc[0]
+    assert len(axes) == 14
+    # CDNOW has no discounts, categories, channels, support or events: unknown, never guessed.
+    for axis in (
+        "price_sensitivity",
+        "category_breadth",
+        "channel_preference",
+        "support_intensity",
+        "engagement",
+    ):
+        assert scored["axes"].map(lambda a, axis=axis: a[axis]["label"]).eq(UNKNOWN).all()
+        assert axes[axis]["strength"] is None
+    recency = scored["axes"].map(lambda a: a["recency"]["label"])
+    assert UNKNOWN not in set(recency[scored["order_count"].notna()])
+    assert set(recency) - {UNKNOWN} <= {
+        "very_active",
+        "active",
+        "lapsing",
+        "lapsing_low",
+        "lapsing_high",
+        "lapsed",
+        "very_lapsed",
+    }
+    assert all(
+        0 < a["recency"]["strength"] <= 1 for a in scored["axes"] if a["recency"]["strength"] is not None
+    )
+    seg = bundle.segmentation
+    assert "price_sensitivity" not in seg.axes
+    for model in seg.axes.values():
+        assert 2 <= len(model.labels) <= 6 and len(set(model.labels)) == len(model.labels)
+    archetypes = bundle.archetypes
+    assert sum(a["size"] for a in archetypes) == len(scored)
+    assert set(scored["archetype_id"]) == {a["archetype_id"] for a in archetypes}
+    assert all(a["name"] and a["centroid"] for a in archetypes)
+
+
+def test_other_horizon_is_answered_for_that_horizon(bundle, frames, history, scored):
+    longer = training.score_all(
+        bundle,
+        history,
+        frames["lines"],
+        frames["interactions"],
+        frames["events"],
+        as_of=AS_OF,
+        horizon_days=365,
+    )
+    assert (longer["horizon_days"] == 365).all()
+    # A longer horizon can only make "no order at all" less likely.
+    assert (longer["churn_probability"] <= scored["churn_probability"] + 1e-9).all()
+    shorter = training.score_all(
+        bundle,
+        history,
+        frames["lines"],
+        frames["interactions"],
+        frames["events"],
+        as_of=AS_OF,
+        horizon_days=30,
+    )
+    assert (shorter["churn_model"] == "bgnbd").all()  # shorter than the label window: BTYD answers
+
+
+def test_small_data_falls_back_to_btyd(frames, history):
+    few = history.loc[history["customer_id"].isin(sorted(history["customer_id"].unique())[:60])]
+    small = training.train_all(
+        few, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF, horizon_days=HORIZON
+    )
+    assert small.churn.kind == "bgnbd" and small.ltv.kind == "bgnbd_gg"
+    out = training.score_all(
+        small, few, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF
+    )
+    assert (out["churn_model"] == "bgnbd").all() and (out["churn_confidence"] == "low").all()
+    assert (out["ltv_model"] == "bgnbd_gg").all()
+    assert out["churn_probability"].between(0, 1).all()
+
+
+def test_quality_beats_bgnbd_on_cdnow_holdout(scored, history, actual):
+    summary = btyd.rfm_summary(history.assign(value=history["total"]), as_of=AS_OF)
+    bg, gg = btyd.bgnbd_fit(summary), btyd.gamma_gamma_fit(summary)
+    baseline = ltv.baseline_predictions(bg, gg, summary, horizon_days=HORIZON).reindex(scored.index)
+    ours_churn = evaluation.churn_metrics(actual["churn"], scored["churn_probability"])
+    base_churn = evaluation.churn_metrics(actual["churn"], baseline["churn_probability"])
+    assert ours_churn["roc_auc"] > base_churn["roc_auc"]
+    assert ours_churn["pr_auc"] > base_churn["pr_auc"]
+    assert ours_churn["brier"] < base_churn["brier"]
+    ours_spend = evaluation.spend_metrics(actual["spend"], scored["predicted_spend"])
+    base_spend = evaluation.spend_metrics(actual["spend"], baseline["predicted_spend"])
+    assert ours_spend["spearman"] > base_spend["spearman"]
+    # The predicted total is nearer the actual total (log ratio closer to 0).
+    assert abs(np.log(ours_spend["total_ratio"])) < abs(np.log(base_spend["total_ratio"]))
+    # And the churn ranking beats the classic RFM quintile rule.
+    assert (
+        ours_churn["roc_auc"]
+        > evaluation.churn_metrics(actual["churn"], _rfm_rule(history, scored.index))["roc_auc"]
+    )
+
+
+def _rfm_rule(history, customers):
+    """Classic RFM cells: quintiles (1-5) of recency, frequency and monetary; churn score."""
+    grouped = history.groupby("customer_id")
+    recency = (AS_OF - grouped["placed_at"].max()).dt.days.reindex(customers)
+    frequency = grouped["placed_at"].agg(lambda p: p.dt.floor("D").nunique()).reindex(customers)
+    monetary = grouped["total"].sum().reindex(customers)
+
+    def quintile(values):
+        return pd.qcut(values.rank(method="first"), 5, labels=False) + 1
+
+    score = quintile(-recency) + quintile(frequency) + quintile(monetary)
+    return (15.0 - score.to_numpy(float)) / 12.0
+
+
+def test_metric_helpers():
+    assert evaluation.top_decile_capture(np.r_[np.zeros(9), 10.0], np.arange(10.0)) == 1.0
+    m = evaluation.churn_metrics([0, 1, 1, 0], [0.1, 0.9, 0.8, 0.2])
+    assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0 and m["brier"] == pytest.approx(0.025)
+    s = evaluation.spend_metrics([0.0, 10.0], [1.0, 9.0])
+    assert s["mae"] == 1.0 and s["total_ratio"] == 1.0
+
+
+def test_scoring_one_customer_matches_scoring_everyone(bundle, frames, history, scored):
+    customer = scored["order_count"].idxmax()
+    one = training.score_all(
+        bundle,
+        history.loc[history["customer_id"] == customer],
+        frames["lines"],
+        frames["interactions"],
+        frames["events"],
+        as_of=AS_OF,
+    )
+    assert list(one.index) == [customer]
+    for column in ("churn_probability", "predicted_spend", "expected_orders", "bgnbd_p_alive"):
+        assert one.loc[customer, column] == pytest.approx(scored.loc[customer, column], rel=1e-6), column
+    assert one.loc[customer, "archetype_id"] == scored.loc[customer, "archetype_id"]

@@ -1,0 +1,1 @@
+"""Marketing business logic (writes); reads live in marketing.selectors."""

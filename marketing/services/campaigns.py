@@ -1,0 +1,382 @@
+"""Campaigns: create, schedule, send (write the outbox once per customer), deliver.
+
+Sending is two-phase. `campaign_send` writes one OutboxMessage per recipient
+(unique per (campaign, customer), so a retry only fills in who is missing), each
+with its send time from generation's timing. `outbox_deliver_due` later hands
+due messages to Django's e-mail backend, claiming them first so that a message
+is delivered at most once even when two workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from generation import interface as generation
+from ingestion import interface as ingestion
+from intelligence import interface as intelligence
+from marketing.errors import CampaignStateConflict, InvalidCampaign, InvalidTemplate
+from marketing.models import Campaign, Channel, OutboxMessage, Segment, Variant
+from marketing.services import stats
+
+logger = logging.getLogger("quimbi.marketing")
+
+PLACEHOLDERS = ("first_name", "name", "email", "customer_id", "shop_name")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+OPEN_TICKET_STATUSES = frozenset({"open", "new", "pending"})
+REASON_URGENT_TICKET = "open_urgent_support_interaction"
+CHUNK = 500
+
+
+# --- templates --------------------------------------------------------------
+
+
+def template_validate(*, text: str) -> None:
+    unknown = sorted({name for name in _PLACEHOLDER.findall(text)} - set(PLACEHOLDERS))
+    if unknown:
+        raise InvalidTemplate(
+            f"Unknown placeholder(s): {', '.join(unknown)}.",
+            details={"unknown": unknown, "allowed": list(PLACEHOLDERS)},
+        )
+
+
+def template_render(*, text: str, values: dict[str, str]) -> str:
+    """Substitute only the known placeholders; values are plain text, never evaluated."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+# --- create / schedule ------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    name: str,
+    segment: Segment,
+    variants: Sequence[dict[str, Any]],
+    goal: str = "win_back",
+    channel="email",
+) -> Campaign:
+    if not variants:
+        raise InvalidCampaign("A campaign needs at least one variant.")
+    if channel not in Channel.values:
+        raise InvalidCampaign(f"Unsupported channel {channel!r}; one of {Channel.values}.")
+    if len({v["name"] for v in variants}) != len(variants):
+        raise InvalidCampaign("Variant names must be unique within a campaign.")
+    campaign = Campaign.objects.create(name=name, segment=segment, goal=goal, channel=channel)
+    for spec in variants:
+        variant_add(campaign=campaign, **spec)
+    return campaign
+
+
+def variant_add(
+    *,
+    campaign: Campaign,
+    name: str,
+    kind: str = Variant.Kind.TEMPLATE,
+    subject_template: str = "",
+    body_template: str = "",
+    tone: str = "friendly",
+    weight: int = 1,
+) -> Variant:
+    if kind not in Variant.Kind.values:
+        raise InvalidCampaign(f"Unknown variant kind {kind!r}; one of {Variant.Kind.values}.")
+    if kind == Variant.Kind.TEMPLATE:
+        if not body_template.strip():
+            raise InvalidCampaign(f"Template variant {name!r} needs a body.")
+        template_validate(text=subject_template)
+        template_validate(text=body_template)
+    if weight < 1:
+        raise InvalidCampaign("A variant's weight is at least 1.")
+    return Variant.objects.create(
+        campaign=campaign,
+        name=name,
+        kind=kind,
+        subject_template=subject_template,
+        body_template=body_template,
+        tone=tone,
+        weight=weight,
+    )
+
+
+@transaction.atomic
+def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise CampaignStateConflict(f"A {campaign.status} campaign cannot be rescheduled.")
+    campaign.status = Campaign.Status.SCHEDULED
+    campaign.scheduled_at = scheduled_at
+    campaign.save(update_fields=["status", "scheduled_at"])
+    return campaign
+
+
+# --- guard ------------------------------------------------------------------
+
+
+def customers_held_out(*, customer_ids: Iterable[str]) -> dict[str, str]:
+    """{customer_id: reason} for customers not to be contacted now: one platform call.
+
+    Held out: an open (open/new/pending) urgent ticket, as reported to ingestion by support.
+    """
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    frame = ingestion.interactions_frame(customer_ids=ids)
+    if frame.empty:
+        return {}
+    blocked = frame[
+        (frame["kind"].str.lower() == "ticket")
+        & frame["status"].str.lower().isin(OPEN_TICKET_STATUSES)
+        & (frame["priority"].str.lower() == "urgent")
+    ]
+    return dict.fromkeys(blocked["customer_id"].astype(str).unique().tolist(), REASON_URGENT_TICKET)
+
+
+# --- send -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendReport:
+    campaign_id: int
+    audience: int
+    written: int  # new outbox rows (queued + suppressed + failed) in this call
+    queued: int
+    suppressed: int
+    already_in_outbox: int
+
+
+def assignment_salt(*, campaign: Campaign) -> str:
+    ab_test_id = campaign.ab_test.pk if hasattr(campaign, "ab_test") else None
+    return f"abtest:{ab_test_id}" if ab_test_id else f"campaign:{campaign.pk}"
+
+
+def variant_for(*, salt: str, customer_id: str, variants: Sequence[Variant]) -> Variant:
+    index = stats.variant_pick(salt=salt, customer_id=customer_id, weights=[v.weight for v in variants])
+    return variants[index]
+
+
+def campaign_send_enqueue(*, campaign: Campaign) -> Campaign:
+    """Queue the send (after commit). Refused for a campaign already sent."""
+    from marketing import tasks
+
+    if campaign.status == Campaign.Status.SENT:
+        raise CampaignStateConflict("The campaign has already been sent.")
+    tasks.campaign_send.delay_on_commit(campaign.pk)
+    return campaign
+
+
+def campaign_send(*, campaign: Campaign, now: datetime | None = None) -> SendReport:
+    """Write the outbox for the campaign's segment. Safe to retry: nobody gets a second row."""
+    from marketing.services import segments
+
+    now = now or timezone.now()
+    campaign = _campaign_start_sending(campaign=campaign, now=now)
+    variants = list(campaign.variants.all())
+    if not variants:
+        raise InvalidCampaign("The campaign has no variants.")
+    _, audience = segments.segment_members(segment=campaign.segment)
+    existing = set(
+        OutboxMessage.objects.filter(campaign=campaign, enrollment__isnull=True).values_list(
+            "customer_id", flat=True
+        )
+    )
+    todo = [cid for cid in audience if cid not in existing]
+    salt = assignment_salt(campaign=campaign)
+    queued = suppressed = 0
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start : start + CHUNK]
+        assigned = [(cid, variant_for(salt=salt, customer_id=cid, variants=variants)) for cid in chunk]
+        rows = messages_compose(campaign=campaign, recipients=assigned, now=now)
+        with transaction.atomic():
+            OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
+        queued += sum(r.status == OutboxMessage.Status.PENDING for r in rows)
+        suppressed += sum(r.status == OutboxMessage.Status.SUPPRESSED for r in rows)
+    campaign_finish_if_done(campaign_ids=[campaign.pk], now=now)
+    return SendReport(
+        campaign_id=campaign.pk,
+        audience=len(audience),
+        written=len(todo),
+        queued=queued,
+        suppressed=suppressed,
+        already_in_outbox=len(audience) - len(todo),
+    )
+
+
+@transaction.atomic
+def _campaign_start_sending(*, campaign: Campaign, now: datetime) -> Campaign:
+    campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign.pk)
+    if campaign.status == Campaign.Status.SENT:
+        raise CampaignStateConflict("The campaign has already been sent.")
+    if campaign.status != Campaign.Status.SENDING:
+        campaign.status = Campaign.Status.SENDING
+        campaign.started_at = now
+        campaign.save(update_fields=["status", "started_at"])
+    return campaign
+
+
+def messages_compose(
+    *, campaign: Campaign, recipients: Sequence[tuple[str, Variant]], now: datetime, **extra: Any
+) -> list[OutboxMessage]:
+    """Unsaved outbox rows: suppressed (guard, no e-mail), failed, or pending with content and send time.
+
+    Platform calls: one for the guard; per customer one summary (e-mail), one analysis,
+    one timing and, for generated variants, one generation call (no batch forms exist).
+    """
+    held = customers_held_out(customer_ids=[cid for cid, _ in recipients])
+    rows = []
+    for customer_id, variant in recipients:
+        row = OutboxMessage(campaign=campaign, variant=variant, customer_id=customer_id, send_at=now, **extra)
+        if customer_id in held:
+            row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, held[customer_id]
+        else:
+            _fill_message(row=row, campaign=campaign, variant=variant, now=now)
+        rows.append(row)
+    return rows
+
+
+def _fill_message(*, row: OutboxMessage, campaign: Campaign, variant: Variant, now: datetime) -> None:
+    try:
+        customer = ingestion.customer_get(customer_id=row.customer_id)
+    except Exception as exc:  # CustomerNotFound, or the customer merged away
+        row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "unknown_customer"
+        row.error = str(exc)[:2000]
+        return
+    if not customer.email:
+        row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "no_email"
+        return
+    row.email = customer.email
+    # One analysis per recipient, shared by timing and generation (each would otherwise ask again).
+    who = _profile_or_id(customer_id=row.customer_id)
+    try:
+        timing = generation.optimize_timing(**who, message_type=campaign.channel)
+        row.send_at = max(timing.next_send_at, now)
+    except Exception as exc:  # no timing: send now rather than not at all
+        logger.warning("timing unavailable for %s: %s", row.customer_id, exc)
+    try:
+        row.subject, row.body, row.generation_backend = _content(
+            campaign=campaign, variant=variant, customer=customer, who=who
+        )
+    except Exception as exc:
+        logger.warning("content failed for %s in campaign %s: %s", row.customer_id, campaign.pk, exc)
+        row.status, row.error = OutboxMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _profile_or_id(*, customer_id: str) -> dict[str, Any]:
+    try:
+        return {"customer_profile": intelligence.analyze_customer(customer_id=customer_id)}
+    except Exception as exc:  # model not trained yet, customer not scored: let generation decide
+        logger.info("no intelligence for %s: %s", customer_id, exc)
+        return {"customer_id": customer_id}
+
+
+def _content(*, campaign: Campaign, variant: Variant, customer, who: dict[str, Any]) -> tuple[str, str, str]:
+    if variant.kind == Variant.Kind.GENERATED:
+        context = {"goal": campaign.goal, "channel": campaign.channel, "constraints": {"tone": variant.tone}}
+        message = generation.generate_message(**who, context=context)
+        return _one_line(message.subject)[:255], message.body, message.backend
+    name = _one_line(customer.name)
+    values = {
+        "name": name or "there",
+        "first_name": (name.split() or ["there"])[0],
+        "email": customer.email,
+        "customer_id": customer.customer_id,
+        "shop_name": getattr(settings, "MARKETING_SHOP_NAME", "our shop"),
+    }
+    subject = _one_line(template_render(text=variant.subject_template, values=values))[:255]
+    return subject, template_render(text=variant.body_template, values=values), ""
+
+
+def _one_line(text: str) -> str:
+    # A newline in a subject would be a header injection; Django refuses it anyway.
+    return " ".join((text or "").split())
+
+
+# --- deliver ----------------------------------------------------------------
+
+
+def outbox_deliver_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Deliver due pending messages through the e-mail backend. Returns how many were sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxMessage.Status.PENDING, send_at__lte=now)
+            .order_by("send_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        # The claim: from here on no other run can pick these rows (at most once).
+        OutboxMessage.objects.filter(id__in=ids).update(status=OutboxMessage.Status.SENDING, claimed_at=now)
+    _abandoned_claims_fail(now=now)
+    if not ids:
+        return 0
+    messages = list(OutboxMessage.objects.filter(id__in=ids))
+    held = customers_held_out(customer_ids={m.customer_id for m in messages})
+    sent, failed, suppressed = _send_through_backend(messages=messages, held=held)
+    OutboxMessage.objects.filter(id__in=sent).update(status=OutboxMessage.Status.SENT, sent_at=now)
+    OutboxMessage.objects.filter(id__in=suppressed).update(
+        status=OutboxMessage.Status.SUPPRESSED, suppressed_reason=REASON_URGENT_TICKET
+    )
+    OutboxMessage.objects.bulk_update(failed, ["status", "error"])
+    campaign_finish_if_done(campaign_ids={m.campaign_id for m in messages}, now=now)
+    return len(sent)
+
+
+def _abandoned_claims_fail(*, now: datetime) -> None:
+    """A run that died after claiming may or may not have sent: mark failed, never resend."""
+    stale = now - timedelta(minutes=int(getattr(settings, "MARKETING_CLAIM_TIMEOUT_MINUTES", 60)))
+    abandoned = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claimed_at__lt=stale)
+    campaign_ids = set(abandoned.values_list("campaign_id", flat=True).distinct())
+    if campaign_ids:
+        abandoned.update(status=OutboxMessage.Status.FAILED, error="delivery interrupted; not retried")
+        campaign_finish_if_done(campaign_ids=campaign_ids, now=now)
+
+
+def _send_through_backend(*, messages: list[OutboxMessage], held: dict[str, str]):
+    from_email = getattr(settings, "MARKETING_FROM_EMAIL", settings.DEFAULT_FROM_EMAIL)
+    sent, failed, suppressed = [], [], []
+    with mail.get_connection() as connection:
+        for message in messages:
+            if message.customer_id in held:
+                suppressed.append(message.pk)
+                continue
+            email = mail.EmailMessage(message.subject, message.body, from_email, [message.email])
+            email.extra_headers = {"X-Quimbi-Campaign": str(message.campaign_id)}
+            try:
+                connection.send_messages([email])
+            except Exception as exc:  # SMTP errors are many; record and move on
+                message.status, message.error = OutboxMessage.Status.FAILED, str(exc)[:2000]
+                failed.append(message)
+            else:
+                sent.append(message.pk)
+    return sent, failed, suppressed
+
+
+def campaign_finish_if_done(*, campaign_ids: Iterable[int], now: datetime) -> None:
+    """Mark sending campaigns as sent once nothing is waiting in their outbox."""
+    busy = OutboxMessage.objects.filter(
+        campaign_id__in=list(campaign_ids),
+        status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING],
+        enrollment__isnull=True,
+    ).values("campaign_id")
+    Campaign.objects.filter(pk__in=list(campaign_ids), status=Campaign.Status.SENDING).exclude(
+        pk__in=busy
+    ).update(status=Campaign.Status.SENT, finished_at=now)
+
+
+def campaigns_send_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of scheduled campaigns whose time has come (the beat task sends each)."""
+    now = now or timezone.now()
+    return list(
+        Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )

@@ -1,0 +1,55 @@
+"""Scoped throttling per API key, counted in the database cache."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from quimbi_site.api.throttling import ScopedDatabaseThrottle
+from quimbi_site.models import ClientApiKey
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/data/orders"
+BATCH = {"source": "throttle-test", "records": []}
+
+
+@pytest.fixture
+def low_rate(monkeypatch):
+    # DRF binds the rates to the class when it is imported; patch them there.
+    monkeypatch.setattr(ScopedDatabaseThrottle, "THROTTLE_RATES", {"ingestion": "3/min"})
+
+
+def test_burst_over_the_rate_is_429_with_retry_after(api_client, low_rate):
+    statuses = [api_client.post(URL, BATCH, format="json").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    response = api_client.post(URL, BATCH, format="json")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 61
+
+
+def test_each_key_has_its_own_budget(api_client, low_rate):
+    for _ in range(3):
+        api_client.post(URL, BATCH, format="json")
+    assert api_client.post(URL, BATCH, format="json").status_code == 429
+
+    _, other_key = ClientApiKey.objects.create_key(name="other-tenant")
+    other = APIClient()
+    other.credentials(HTTP_X_API_KEY=other_key)
+    assert other.post(URL, BATCH, format="json").status_code == 200
+
+
+def test_counters_live_in_the_database_cache(api_client, low_rate):
+    from django.core.cache import caches
+
+    api_client.post(URL, BATCH, format="json")
+    assert ScopedDatabaseThrottle.cache is caches["throttle"]
+    assert caches["throttle"].__class__.__name__ == "DatabaseCache"
+
+
+def test_shopify_webhooks_are_not_throttled(anon_client, low_rate):
+    statuses = {
+        anon_client.post("/api/data/webhooks/shopify/orders/create", {}, format="json").status_code
+        for _ in range(5)
+    }
+    assert statuses == {401}  # unsigned: rejected by the HMAC check, never by the throttle

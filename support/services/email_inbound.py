@@ -1,0 +1,122 @@
+"""E-mail in and out: RFC 822 messages become tickets or thread into existing ones;
+agent replies go out through Django's e-mail backend with threading headers."""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.parser import BytesParser
+from email.utils import getaddresses, make_msgid, parsedate_to_datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from support.models import Message, Ticket
+from support.services import tickets
+
+SUBJECT_TOKEN = re.compile(r"\[#(\d+)\]")
+MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def _body(msg) -> str:
+    part = msg.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = part.get_content()
+    if part.get_content_type() == "text/html":
+        text = re.sub(r"<[^>]+>", " ", text)  # stored as text and always escaped on display
+    return text.strip()
+
+
+def _find_ticket(references: list[str], subject: str) -> Ticket | None:
+    if references:
+        hit = (
+            Message.objects.filter(email_message_id__in=references)
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if hit is not None:
+            return hit.ticket.merged_into or hit.ticket
+    if m := SUBJECT_TOKEN.search(subject or ""):
+        ticket = Ticket.objects.filter(pk=int(m.group(1))).select_related("merged_into").first()
+        if ticket is not None:
+            return ticket.merged_into or ticket
+    return None
+
+
+@transaction.atomic
+def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
+    """Returns (ticket, message, created). A message id seen before is not stored twice."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    message_id = (msg.get("Message-ID") or "").strip()[:255]
+    if message_id and (seen := Message.objects.filter(email_message_id=message_id).first()):
+        return seen.ticket, seen, False
+    references = MSGID.findall(f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}")
+    subject = str(msg.get("Subject", "")).strip() or "(no subject)"
+    name, address = (getaddresses([str(msg.get("From", ""))]) or [("", "")])[0]
+    try:
+        at = parsedate_to_datetime(msg["Date"]) if msg["Date"] else timezone.now()
+    except (TypeError, ValueError):
+        at = timezone.now()
+    at = min(at, timezone.now())
+    body = _body(msg) or "(empty message)"
+    ticket = _find_ticket(references, subject)
+    if ticket is None:
+        ticket = tickets.ticket_create(
+            subject=subject,
+            body=body,
+            requester_name=name,
+            requester_email=address.lower(),
+            channel=Ticket.Channel.EMAIL,
+            email_message_id=message_id,
+            customer_id=_customer_for(address),
+        )
+        return ticket, ticket.messages.first(), True
+    message = tickets.message_add(
+        ticket=ticket,
+        body=body,
+        author_kind=Message.Author.CUSTOMER,
+        via="email",
+        email_message_id=message_id,
+    )
+    return ticket, message, False
+
+
+def _customer_for(address: str) -> str:
+    from ingestion import interface
+
+    try:
+        return interface.customer_resolve(source="email", external_id=address.lower()) or ""
+    except Exception:
+        return ""
+
+
+def reply_send(*, message: Message) -> str:
+    """Send a public reply to the requester with In-Reply-To/References; returns its Message-ID."""
+    ticket = message.ticket
+    thread = list(
+        ticket.messages.exclude(email_message_id="")
+        .exclude(pk=message.pk)
+        .order_by("created_at")
+        .values_list("email_message_id", flat=True)
+    )
+    message_id = message.email_message_id or make_msgid(
+        domain=getattr(settings, "SUPPORT_EMAIL_DOMAIN", None)
+    )
+    headers = {"Message-ID": message_id}
+    if thread:
+        headers["In-Reply-To"] = thread[-1]
+        headers["References"] = " ".join(thread[-10:])
+    subject = ticket.subject if SUBJECT_TOKEN.search(ticket.subject) else f"[#{ticket.pk}] {ticket.subject}"
+    EmailMessage(
+        subject=f"Re: {subject}" if thread else subject,
+        body=message.body,
+        to=[ticket.requester_email],
+        from_email=getattr(settings, "SUPPORT_FROM_EMAIL", None) or settings.DEFAULT_FROM_EMAIL,
+        headers=headers,
+    ).send()
+    Message.objects.filter(pk=message.pk).update(email_message_id=message_id)
+    return message_id

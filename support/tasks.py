@@ -1,0 +1,41 @@
+"""Celery entry points: thin, idempotent, ids and primitives only."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def sla_check() -> dict:
+    """Every minute: record SLA warnings and breaches, escalate each breach once."""
+    from support.services import sla
+
+    return sla.sla_check()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def interaction_report(ticket_id: int, message_id: int | None = None) -> bool:
+    """Report a ticket (and a public reply) to the platform as interactions (upsert by external id)."""
+    from support.services import tickets
+
+    return tickets.interaction_report(ticket_id=ticket_id, message_id=message_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def ticket_intelligence_refresh(ticket_id: int) -> bool:
+    from support.models import Ticket
+    from support.services import tickets
+
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    return tickets.ticket_rescore(ticket=ticket) if ticket else False
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_reply_send(message_id: int) -> str:
+    """Send one public reply by e-mail (skips messages already sent: they have a Message-ID)."""
+    from support.models import Message
+    from support.services import email_inbound
+
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None or (message.email_message_id and message.via == "email"):
+        return ""
+    return email_inbound.reply_send(message=message)

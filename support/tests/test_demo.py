@@ -1,0 +1,41 @@
+import io
+
+import pytest
+
+from support import demo
+from support.models import Agent, SLAPolicy, Team, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_is_idempotent_and_builds_real_tickets(monkeypatch, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from support import platform
+
+    calls: list = []
+    monkeypatch.setattr(
+        platform.InProcessPlatformClient,
+        "interactions_report",
+        lambda self, *, records: calls.append(records),
+    )
+    monkeypatch.setattr(demo, "TICKETS", 30)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.seed(stdout=out)
+    assert len(calls) == 1 and len([r for r in calls[0] if r["kind"] == "support_ticket"]) == 30
+    assert {tuple(m.to) for m in mail.outbox} <= {("lead1@quimbi.local",)}  # only breach escalations
+    counts = (Team.objects.count(), Agent.objects.count(), SLAPolicy.objects.count(), Ticket.objects.count())
+    assert counts[:3] == (3, 6, 4) and counts[3] == 30
+    assert "agent1" in out.getvalue() and demo.PASSWORD in out.getvalue()
+    t = Ticket.objects.order_by("id").first()
+    assert t.intent and t.category and t.messages.filter(author_kind="customer").exists()
+    assert Ticket.objects.filter(first_response_at__isnull=False).exists()
+    assert Ticket.objects.filter(status="solved").exists()
+    demo.seed(stdout=io.StringIO())
+    assert (
+        Team.objects.count(),
+        Agent.objects.count(),
+        SLAPolicy.objects.count(),
+        Ticket.objects.count(),
+    ) == counts
