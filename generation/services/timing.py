@@ -77,7 +77,7 @@ def _counts(times) -> tuple[Any, Any, bool]:
 
     if len(times) == 0:
         return np.zeros(7), np.zeros(24), False
-    days = np.bincount(times.dt.weekday.to_numpy(), minlength=7).astype(float)
+    days = np.bincount(times.dt.day_of_week.to_numpy(), minlength=7).astype(float)
     hours_arr = times.dt.hour.to_numpy()
     has_time = bool(((hours_arr != 0) | (times.dt.minute.to_numpy() != 0)).any())
     hours = np.bincount(hours_arr, minlength=24).astype(float) if has_time else np.zeros(24)

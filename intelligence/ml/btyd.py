@@ -54,6 +54,11 @@ def rfm_summary(orders: pd.DataFrame, *, as_of: pd.Timestamp, value_column: str 
     """
     as_of = pd.Timestamp(as_of)
     frame = orders.loc[orders["placed_at"] < as_of, ["customer_id", "placed_at", value_column]]
+    if frame.empty:
+        # No valid orders (e.g. only cancelled ones): no rows, not a dtype error.
+        empty = pd.DataFrame({c: pd.Series(dtype=float) for c in ("x", "t_x", "T", "m_x")})
+        empty.index = pd.Index([], dtype=str, name="customer_id")
+        return empty
     day = frame["placed_at"].dt.floor("D")
     days = (
         frame.assign(day=day)

@@ -114,16 +114,22 @@ def factor_label(feature: str, value: float) -> str:
 
 
 def top_factors(frame: pd.DataFrame, contributions: pd.DataFrame, *, k: int = 3) -> pd.Series:
-    """Per customer, the k features with the largest absolute contribution, in words."""
+    """Per customer, the k features with the largest absolute contribution, in words.
+
+    Features the customer has no data for rank after every feature with data: the
+    model may learn from missingness, but "no data" is no reason a person can act on.
+    """
     if contributions.empty:
         return pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
     names = np.asarray(contributions.columns)
     values = contributions.to_numpy(float)
+    all_feature_values = frame.reindex(columns=names).to_numpy(float)
     k = min(k, values.shape[1])
-    top = np.argsort(-np.abs(values), axis=1)[:, :k]
+    ranking = np.where(np.isnan(all_feature_values), -1.0, np.abs(values))
+    top = np.argsort(-ranking, axis=1, kind="stable")[:, :k]
     rows = np.arange(len(values))[:, None]
     top_contrib = values[rows, top]
-    feature_values = frame.reindex(columns=names).to_numpy(float)[rows, top]
+    feature_values = all_feature_values[rows, top]
     factors = [
         [
             {

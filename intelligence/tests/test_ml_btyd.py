@@ -60,3 +60,15 @@ def test_gamma_gamma_fit_and_conditional_spend(summary):
     # Shrunk from the customer's own mean towards the population mean, less so with more orders.
     assert population < high[0] < high[1] < 200.0
     assert btyd.gamma_gamma_expected_spend(gg, 0, np.nan)[()] == pytest.approx(population)
+
+
+def test_summary_of_no_valid_orders_is_empty_not_an_error():
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "placed_at": pd.to_datetime(["1997-12-01"], utc=True),
+            "value": [10.0],
+        }
+    )
+    empty = btyd.rfm_summary(orders, as_of=pd.Timestamp("1997-10-01", tz="UTC"))
+    assert empty.empty and list(empty.columns) == ["x", "t_x", "T", "m_x"]

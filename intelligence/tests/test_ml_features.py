@@ -152,3 +152,18 @@ def test_cdnow_missing_sources_are_nan_not_invented():
     valid = table["order_count"].notna()
     assert valid.sum() > 2300
     assert table.loc[valid, present].notna().all().all()
+
+
+def test_top_factors_put_features_without_data_last():
+    from intelligence.ml import explain
+
+    frame = pd.DataFrame(
+        {"recency_days": [40.0], "mean_order_hour": [np.nan], "frequency_orders": [3.0]}, index=["c1"]
+    )
+    contributions = pd.DataFrame(
+        {"recency_days": [0.2], "mean_order_hour": [0.9], "frequency_orders": [-0.1]}, index=["c1"]
+    )
+    factors = explain.top_factors(frame, contributions, k=3).loc["c1"]
+    assert [f["feature"] for f in factors] == ["recency_days", "frequency_orders", "mean_order_hour"]
+    assert factors[0]["direction"] == "raises" and factors[1]["direction"] == "lowers"
+    assert factors[2]["value"] is None
