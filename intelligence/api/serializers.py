@@ -86,6 +86,17 @@ class IntelligenceSerializer(serializers.Serializer):
     cached = serializers.BooleanField()
 
 
+class RecentOrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    total = serializers.FloatField()
+    status = serializers.CharField()
+
+
+class CustomerDetailSerializer(IntelligenceSerializer):
+    recent_orders = RecentOrderSerializer(many=True)
+
+
 class ScoreSerializer(serializers.Serializer):
     customer_id = serializers.CharField()
     score = serializers.FloatField()

@@ -158,10 +158,12 @@ class ExplainApi(_IntelligenceApi):
 class CustomerDetailApi(_IntelligenceApi):
     @extend_schema(
         operation_id="intelligence_customer_retrieve",
-        responses={200: s.IntelligenceSerializer, **_errors(401, 403, 404, 429, 503)},
+        responses={200: s.CustomerDetailSerializer, **_errors(401, 403, 404, 429, 503)},
     )
     def get(self, request, customer_id: str):
-        return Response(asdict(interface.analyze_customer(customer_id=customer_id)))
+        intelligence = asdict(interface.analyze_customer(customer_id=customer_id))
+        orders = selectors.recent_orders(customer_id=customer_id)
+        return Response({**intelligence, "recent_orders": orders})
 
 
 class ModelsApi(_IntelligenceApi):

@@ -43,6 +43,9 @@ def test_segment_customer_detail_models_and_features(trained, customer_id, api_c
     assert response.status_code == 200 and response.json()["archetype"]
     detail = api_client.get(f"{BASE}customers/{customer_id}")
     assert detail.status_code == 200 and detail.json()["dna"]["model_version"] == trained.label
+    recent = detail.json()["recent_orders"]
+    assert 0 < len(recent) <= 5 and set(recent[0]) == {"order_id", "placed_at", "total", "status"}
+    assert [o["placed_at"] for o in recent] == sorted((o["placed_at"] for o in recent), reverse=True)
     models = api_client.get(f"{BASE}models").json()
     assert models[0]["version"] == trained.label and models[0]["active"]
     assert "roc_auc" in models[0]["metrics"]["churn"]
