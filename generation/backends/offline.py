@@ -343,13 +343,7 @@ class _Composer:
         )
         words = self.offer_words() if self.p.order_count == 0 else ""
         extra = f"To make your first order easier, here's {words}." if words else ""
-        return {
-            "lead": lead,
-            "main": main,
-            "personal": personal,
-            "extra": extra,
-            "close": self._marketing_close(),
-        }
+        return self._marketing_parts(lead, main, personal, extra)
 
     def _upsell(self) -> dict:
         cats = self.categories()
@@ -364,13 +358,7 @@ class _Composer:
         )
         personal = self._loyalty()
         extra = "Every premium item can be returned within 30 days, so there's no risk in trying it."
-        return {
-            "lead": lead,
-            "main": main,
-            "personal": personal,
-            "extra": extra,
-            "close": self._marketing_close(),
-        }
+        return self._marketing_parts(lead, main, personal, extra)
 
     def _win_back(self) -> dict:
         days = self.p.days_since_last_order
@@ -391,13 +379,7 @@ class _Composer:
         words = self.offer_words()
         personal = f"To welcome you back, here's {words}." if words else self._loyalty()
         extra = "If something put you off last time, reply and tell us - we read every answer."
-        return {
-            "lead": lead,
-            "main": main,
-            "personal": personal,
-            "extra": extra,
-            "close": self._marketing_close(),
-        }
+        return self._marketing_parts(lead, main, personal, extra)
 
     def _welcome(self) -> dict:
         last = self.last_order()
@@ -413,13 +395,7 @@ class _Composer:
         )
         personal = "Track your order from your account page, and returns are free within 30 days."
         extra = "Questions at any point? Just reply - a person on our team reads every message."
-        return {
-            "lead": lead,
-            "main": main,
-            "personal": personal,
-            "extra": extra,
-            "close": self._marketing_close(),
-        }
+        return self._marketing_parts(lead, main, personal, extra)
 
     def _review_request(self) -> dict:
         last = self.last_order()
@@ -430,13 +406,7 @@ class _Composer:
         main += "improve."
         personal = self._loyalty()
         extra = "If anything wasn't right, reply to this message instead and we'll fix it first."
-        return {
-            "lead": lead,
-            "main": main,
-            "personal": personal,
-            "extra": extra,
-            "close": self._marketing_close(),
-        }
+        return self._marketing_parts(lead, main, personal, extra)
 
     def _retention(self) -> dict:
         lead = "We wanted to say thank you for shopping with us" + (
@@ -451,6 +421,9 @@ class _Composer:
         words = self.offer_words()
         personal = f"As a thank-you, here's {words}." if words else self._loyalty()
         extra = "Tell us what would make shopping with us better - every reply is read by the team."
+        return self._marketing_parts(lead, main, personal, extra)
+
+    def _marketing_parts(self, lead: str, main: str, personal: str, extra: str) -> dict:
         return {
             "lead": lead,
             "main": main,

@@ -138,6 +138,23 @@ def time_split(panel: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, bool]:
     return ~valid, valid, False
 
 
+def fit_early_stopped(params: dict, X, y, prior, train, valid, *, max_trees: int):
+    """LightGBM trained on `train`, stopped early on `valid`; (booster, number of trees).
+
+    The number of trees chosen here is what the final fit on all rows uses.
+    """
+    import lightgbm as lgb
+
+    booster = lgb.train(
+        params,
+        lgb.Dataset(X[train], y[train], init_score=prior[train]),
+        num_boost_round=max_trees,
+        valid_sets=[lgb.Dataset(X[valid], y[valid], init_score=prior[valid])],
+        callbacks=[lgb.early_stopping(50, verbose=False)],
+    )
+    return booster, max(10, booster.best_iteration or max_trees)
+
+
 def grouped_folds(customer_ids: pd.Series, k: int = 3) -> np.ndarray:
     codes = pd.util.hash_pandas_object(customer_ids.astype(str), index=False).to_numpy()
     return (codes % np.uint64(k)).astype(int)
@@ -246,14 +263,7 @@ def churn_train(
     prior = linear.margin(panel)
     params = lgb_params(len(panel), objective="binary", threads=threads or default_threads(len(panel)))
     train, valid, is_time_split = time_split(panel)
-    model_a = lgb.train(
-        params,
-        lgb.Dataset(X[train], y[train], init_score=prior[train]),
-        num_boost_round=max_trees,
-        valid_sets=[lgb.Dataset(X[valid], y[valid], init_score=prior[valid])],
-        callbacks=[lgb.early_stopping(50, verbose=False)],
-    )
-    best = max(10, model_a.best_iteration or max_trees)
+    model_a, best = fit_early_stopped(params, X, y, prior, train, valid, max_trees=max_trees)
     valid_p = _sigmoid(model_a.predict(X[valid], num_iteration=best, raw_score=True) + prior[valid])
     metrics = evaluation.churn_metrics(y[valid], valid_p)
     prior_metrics = evaluation.churn_metrics(y[valid], _sigmoid(churn_prior(panel)[valid]))

@@ -21,6 +21,7 @@ from intelligence.ml.churn import (
     MIN_CLASS_ROWS,
     default_threads,
     feature_columns,
+    fit_early_stopped,
     lgb_params,
     time_split,
 )
@@ -83,14 +84,7 @@ def spend_train(
     prior = spend_prior(buyers)
     params = lgb_params(len(buyers), objective="gamma", threads=threads or default_threads(len(buyers)))
     train, valid, is_time_split = time_split(buyers)
-    model_a = lgb.train(
-        params,
-        lgb.Dataset(X[train], y[train], init_score=prior[train]),
-        num_boost_round=max_trees,
-        valid_sets=[lgb.Dataset(X[valid], y[valid], init_score=prior[valid])],
-        callbacks=[lgb.early_stopping(50, verbose=False)],
-    )
-    best = max(10, model_a.best_iteration or max_trees)
+    model_a, best = fit_early_stopped(params, X, y, prior, train, valid, max_trees=max_trees)
     mu = np.exp(model_a.predict(X[valid], num_iteration=best, raw_score=True) + prior[valid])
     # Method-of-moments gamma shape from held-out relative residuals.
     shape = float(np.clip(1.0 / max(np.mean((y[valid] / mu - 1.0) ** 2), 1e-3), 0.2, 50.0))
