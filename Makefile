@@ -47,5 +47,13 @@ worker: install
 bench: install
 	$(BIN)/python bench/run_all.py
 
+# A longer schemathesis run than the bounded one inside `make test`.
+fuzz: install
+	QUIMBI_FUZZ_EXAMPLES=$${QUIMBI_FUZZ_EXAMPLES:-200} $(BIN)/pytest quimbi_site/tests/test_api_fuzz.py
+
+# locust against gunicorn on PostgreSQL + Redis; prints rates, latencies and the exactly-once check.
+loadtest: install
+	$(BIN)/python bench/loadtest.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache

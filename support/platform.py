@@ -118,35 +118,11 @@ class InProcessPlatformClient:
     def interactions_report(self, *, records: list[dict[str, Any]]) -> bool:
         return _safely("ingest", self._report, records) is not None
 
-    def _report(self, records: list[dict[str, Any]]):
-        """Ingestion reads `customer_id` as the source's own id: ours is the platform id, so the
-        (support, platform id) reference is linked to the customer once (through their e-mail)."""
+    @staticmethod
+    def _report(records: list[dict[str, Any]]):
         from ingestion import interface
 
-        out = []
-        for record in records:
-            cid = record.get("customer_id")
-            if cid and not self._linked(cid, interface):
-                record = {k: v for k, v in record.items() if k != "customer_id"}
-            if record.get("customer_id") or record.get("email"):
-                out.append(record)
-        return interface.ingest_interactions(source=SOURCE, records=out) if out else None
-
-    @staticmethod
-    def _linked(customer_id: str, interface) -> bool:
-        key = f"support:linked:{customer_id}"
-        if (
-            cache.get(key)
-            or interface.customer_resolve(source=SOURCE, external_id=customer_id) == customer_id
-        ):
-            cache.set(key, True, 86400)
-            return True
-        summary = interface.customer_get(customer_id=customer_id)
-        if not summary.email:
-            return False
-        interface.sync_customer(source=SOURCE, data={"customer_id": customer_id, "email": summary.email})
-        cache.set(key, True, 86400)
-        return True
+        return interface.ingest_interactions(source=SOURCE, records=records) if records else None
 
 
 # --- HTTP -------------------------------------------------------------------------------------------

@@ -13,7 +13,13 @@ from ingestion.models import OrderStatus
 SOURCE_HELP = (
     "The system the records come from (a slug, e.g. `shopify`, `zendesk`); ids are unique per source."
 )
-CUSTOMER_ID_HELP = "The source's customer id. `customer_id` and/or `email` names the customer."
+CUSTOMER_ID_HELP = (
+    "The source's customer id. `customer_id`, `email` and/or `platform_customer_id` name the customer."
+)
+PLATFORM_CUSTOMER_ID_HELP = (
+    "Quimbi's own customer id, for applications that already know the customer (an unknown id "
+    "rejects the record); a merged id leads to the customer it was merged into."
+)
 
 
 class RecordField(serializers.Field):
@@ -46,6 +52,9 @@ class CustomerSyncInputSerializer(serializers.Serializer):
 class _Identity(serializers.Serializer):
     customer_id = serializers.CharField(max_length=255, required=False, help_text=CUSTOMER_ID_HELP)
     email = serializers.EmailField(max_length=254, required=False)
+    platform_customer_id = serializers.CharField(
+        max_length=18, required=False, help_text=PLATFORM_CUSTOMER_ID_HELP
+    )
 
 
 class OrderLineRecordSerializer(serializers.Serializer):

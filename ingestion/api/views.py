@@ -129,7 +129,8 @@ class CustomerSyncApi(APIView):
     @extend_schema(
         operation_id="data_customers_sync",
         summary="Create or update one customer",
-        description="Names the customer by the source's `customer_id` and/or `email`; when the record "
+        description="Names the customer by the source's `customer_id`, `email` and/or Quimbi's "
+        "`platform_customer_id`; when the record "
         "proves two known customers are one person they are merged (`merged_from`).",
         request=s.CustomerSyncSerializer,
         parameters=[_IDEMPOTENCY_KEY],

@@ -40,10 +40,18 @@ class Resolution:
         return out
 
 
+Identity = tuple[str | None, str | None, int | None]  # (source customer id, e-mail, platform id)
+
+
 def customers_resolve(
-    *, source: str, identities: Sequence[tuple[str | None, str | None]], seen: Sequence[datetime | None]
+    *,
+    source: str,
+    identities: Sequence[Identity],
+    seen: Sequence[datetime | None],
+    platform_map: dict[int, int] | None = None,
 ) -> Resolution:
-    """Customers for `identities` [(customer_id, email)] (already validated, blocked values dropped).
+    """Customers for `identities` (already validated, blocked values dropped; platform ids known,
+    see `platform_customers`, whose answer the caller may pass as `platform_map`).
 
     `seen[i]` is the time of record i: customers' first/last seen move to cover it.
     """
@@ -51,7 +59,7 @@ def customers_resolve(
         ExternalRef,
         source=source,
         key="external_id",
-        keys=list({c for c, _ in identities if c}),
+        keys=list({c for c, _, _ in identities if c}),
         columns=("customer_id",),
     )
     ref_map = {k: v[0] for k, v in refs.items()}
@@ -59,12 +67,14 @@ def customers_resolve(
         ExternalRef,
         source=EMAIL_SOURCE,
         key="external_id",
-        keys=list({e for _, e in identities if e}),
+        keys=list({e for _, e, _ in identities if e}),
         columns=("customer_id",),
     )
     email_map = {k: v[0] for k, v in emails.items()}
-    linker = _Linker(ref_map, email_map)
-    tmp = [linker.link(cid, email) for cid, email in identities]
+    if platform_map is None:
+        platform_map = platform_customers({p for _, _, p in identities if p})
+    linker = _Linker(ref_map, email_map, platform_map)
+    tmp = [linker.link(cid, email, platform_pk) for cid, email, platform_pk in identities]
     res = Resolution(customer_pks=[])
     for survivor, merged, evidence in linker.merges:
         customer_merge(survivor_pk=survivor, merged_pk=merged, reason="shared identity", evidence=evidence)
@@ -85,11 +95,19 @@ def customers_resolve(
     return res
 
 
+def platform_customers(pks: set[int]) -> dict[int, int]:
+    """`{platform id: the customer it is now}` for the ids that exist (a merged id leads to its survivor)."""
+    if not pks:
+        return {}
+    rows = Customer.objects.filter(pk__in=pks).values_list("pk", "merged_into_id")
+    return {pk: into or pk for pk, into in rows}
+
+
 class _Linker:
     """Links identities to customer pks in memory; negative pks are customers still to create."""
 
-    def __init__(self, ref_map: dict[str, int], email_map: dict[str, int]):
-        self.ref_map, self.email_map = ref_map, email_map
+    def __init__(self, ref_map: dict[str, int], email_map: dict[str, int], platform_map: dict[int, int]):
+        self.ref_map, self.email_map, self.platform_map = ref_map, email_map, platform_map
         self.alias: dict[int, int] = {}
         self.new_emails: dict[int, str] = {}  # placeholder -> first e-mail
         self.new_refs: dict[str, int] = {}
@@ -103,17 +121,23 @@ class _Linker:
             pk = self.alias[pk]
         return pk
 
-    def link(self, cid: str | None, email: str | None) -> int:
-        a = self.find(self.ref_map[cid]) if cid in self.ref_map else None
-        b = self.find(self.email_map[email]) if email in self.email_map else None
-        if a is None and b is None:
+    def link(self, cid: str | None, email: str | None, platform_pk: int | None = None) -> int:
+        known = [
+            self.find(self.platform_map[platform_pk]) if platform_pk in self.platform_map else None,
+            self.find(self.ref_map[cid]) if cid in self.ref_map else None,
+            self.find(self.email_map[email]) if email in self.email_map else None,
+        ]
+        known = [pk for pk in known if pk is not None]
+        if not known:
             pk = self._next
             self._next -= 1
             self.new_emails[pk] = email or ""
-        elif a is not None and b is not None and a != b:
-            pk = self._join(a, b, cid, email)
         else:
-            pk = a if a is not None else b
+            pk = known[0]
+            for other in known[1:]:
+                if self.find(other) != self.find(pk):
+                    pk = self._join(self.find(pk), self.find(other), cid, email)
+            pk = self.find(pk)
         if cid and cid not in self.ref_map:
             self.ref_map[cid] = self.new_refs[cid] = pk
         if email and email not in self.email_map:
@@ -250,7 +274,14 @@ def customer_sync(*, source: str, data: dict):
     clean, errors = customer_clean(data)
     if clean is None:
         raise IngestionError("Invalid customer record.", details=errors)
-    res = customers_resolve(source=source, identities=[(clean["customer_id"], clean["email"])], seen=[None])
+    platform_pk = clean["platform_customer_id"]
+    if platform_pk is not None and platform_pk not in platform_customers({platform_pk}):
+        raise IngestionError(
+            "Invalid customer record.", details={"platform_customer_id": ["No such customer."]}
+        )
+    res = customers_resolve(
+        source=source, identities=[(clean["customer_id"], clean["email"], platform_pk)], seen=[None]
+    )
     pk = res.customer_pks[0]
     updates = {k: clean[k] for k in ("name", "phone", "email") if clean[k]}
     if updates:

@@ -97,6 +97,7 @@ def _write(
         columns=columns,
     )
     latest: dict[str, dict] = {}
+    where: dict[str, int] = {}  # key -> index of its first record, for errors found later
     for index, (key, version, ok) in enumerate(quick):
         row = existing.get(key) if key is not None else None
         if row is not None and ok and not (kind.versioned and _newer(version, row[2])):
@@ -111,10 +112,19 @@ def _write(
         prev = latest.get(key)
         if prev is None:
             latest[key] = rec
+            where[key] = index
         else:  # the same record twice in the batch: the newest version wins, ties keep the first
             counts.duplicates += 1
             if kind.versioned and _newer(rec["updated_at"], prev["updated_at"]):
                 latest[key] = rec
+    platform_map = identity.platform_customers({r["platform_customer_id"] for r in latest.values()} - {None})
+    for key in [k for k, r in latest.items() if r["platform_customer_id"] not in (None, *platform_map)]:
+        del latest[key]
+        counts.rejected.append(
+            RecordError(
+                index=where[key], external_id=key, errors={"platform_customer_id": ["No such customer."]}
+            )
+        )
     new: list[dict] = []
     upd: list[tuple[int, int, dict]] = []  # (row id, old customer pk, record)
     for key, rec in latest.items():
@@ -128,8 +138,9 @@ def _write(
     todo = new + [rec for _, _, rec in upd]
     res = identity.customers_resolve(
         source=source,
-        identities=[(r["customer_id"], r["email"]) for r in todo],
+        identities=[(r["customer_id"], r["email"], r["platform_customer_id"]) for r in todo],
         seen=[r[kind.time_field] for r in todo],
+        platform_map=platform_map,
     )
     pks = res.customer_pks
     _insert(kind, source, new, pks[: len(new)])

@@ -194,8 +194,12 @@ class _Checker:
             self.add(name, "NUL characters are not allowed.")
         return v
 
-    def identity(self) -> tuple[str | None, str | None]:
-        """The record's (customer_id, email), with blocked values dropped."""
+    def identity(self) -> tuple[str | None, str | None, int | None]:
+        """The record's (customer_id, email, platform_customer_id), with blocked values dropped.
+
+        `platform_customer_id` is Quimbi's own customer id: applications built on the platform
+        (support, marketing) name the customer they already know by it.
+        """
         cid = self.text("customer_id", 255) or None
         if cid is not None and identity_blocked(cid):
             cid = None
@@ -207,9 +211,31 @@ class _Checker:
             elif not _EMAIL_RE.match(email):
                 self.add("email", "Enter a valid email address.")
                 email = None
-        if cid is None and email is None and "customer_id" not in self.errors and "email" not in self.errors:
-            self.add("customer_id", "A customer_id or email is required (blocked values do not count).")
-        return cid, email
+        platform_pk = self._platform_pk()
+        if (
+            cid is None
+            and email is None
+            and platform_pk is None
+            and not {"customer_id", "email", "platform_customer_id"} & self.errors.keys()
+        ):
+            self.add(
+                "customer_id",
+                "A customer_id, email or platform_customer_id is required (blocked values do not count).",
+            )
+        return cid, email, platform_pk
+
+    def _platform_pk(self) -> int | None:
+        v = self.record.get("platform_customer_id")
+        if v is None or v == "":
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, str)) or not str(v).isascii():
+            self.add("platform_customer_id", "Must be a platform customer id (a positive integer).")
+            return None
+        text = str(v).strip()
+        if not text.isdigit() or len(text) > 18 or int(text) <= 0:
+            self.add("platform_customer_id", "Must be a platform customer id (a positive integer).")
+            return None
+        return int(text)
 
 
 def parse_time(v: Any) -> datetime | None:
@@ -298,7 +324,7 @@ def order_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
         return None, bad
     c = _Checker(record)
     external_id = c.text("external_id", 255, required=True)
-    cid, email = c.identity()
+    cid, email, platform_pk = c.identity()
     currency = record.get("currency") or "USD"
     if not isinstance(currency, str) or not _CURRENCY_RE.match(currency.upper()):
         c.add("currency", "Must be a 3-letter ISO 4217 code.")
@@ -307,6 +333,7 @@ def order_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
         "external_id": external_id,
         "customer_id": cid,
         "email": email,
+        "platform_customer_id": platform_pk,
         "placed_at": c.when("placed_at", required=True),
         "currency": currency.upper() if isinstance(currency, str) else "USD",
         "total": c.money("total", required=True),
@@ -327,11 +354,12 @@ def interaction_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
     if (bad := _not_a_dict(record)) is not None:
         return None, bad
     c = _Checker(record)
-    cid, email = c.identity()
+    cid, email, platform_pk = c.identity()
     clean = {
         "external_id": c.text("external_id", 255, required=True),
         "customer_id": cid,
         "email": email,
+        "platform_customer_id": platform_pk,
         "occurred_at": c.when("occurred_at", required=True),
         "channel": c.text("channel", 32),
         "kind": c.text("kind", 32, required=True),
@@ -347,11 +375,12 @@ def event_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
     if (bad := _not_a_dict(record)) is not None:
         return None, bad
     c = _Checker(record)
-    cid, email = c.identity()
+    cid, email, platform_pk = c.identity()
     clean = {
         "external_id": c.text("message_id", 255, required=True),
         "customer_id": cid,
         "email": email,
+        "platform_customer_id": platform_pk,
         "name": c.text("name", 128, required=True),
         "occurred_at": c.when("occurred_at", required=True),
         "properties": c.json_dict("properties", MAX_PROPERTIES_BYTES),
@@ -363,10 +392,11 @@ def customer_clean(data: Any) -> tuple[dict | None, dict[str, list[str]]]:
     if (bad := _not_a_dict(data)) is not None:
         return None, bad
     c = _Checker(data)
-    cid, email = c.identity()
+    cid, email, platform_pk = c.identity()
     clean = {
         "customer_id": cid,
         "email": email,
+        "platform_customer_id": platform_pk,
         "name": c.text("name", 200),
         "phone": c.text("phone", 40),
     }

@@ -151,6 +151,8 @@ def test_resolution_queries_are_bulk(django_assert_max_num_queries):
     records = [order(str(i), f"c{i % 300}", f"p{i % 300}@x.io") for i in range(1500)]
     with django_assert_max_num_queries(60):
         res = identity.customers_resolve(
-            source="shop", identities=[(r["customer_id"], r["email"]) for r in records], seen=[None] * 1500
+            source="shop",
+            identities=[(r["customer_id"], r["email"], None) for r in records],
+            seen=[None] * 1500,
         )
     assert len(set(res.customer_pks)) == 300 and len(res.created) == 300

@@ -364,7 +364,12 @@ def interactions_report_many(*, pairs: list[tuple[int, int | None]]) -> bool:
 
 
 def _identity(ticket: Ticket) -> dict[str, str]:
-    return {"customer_id": ticket.customer_id} if ticket.customer_id else {"email": ticket.requester_email}
+    """Ours is the platform's own customer id; without one, the requester's e-mail names them."""
+    if ticket.customer_id.isdigit():
+        return {"platform_customer_id": ticket.customer_id}
+    if ticket.requester_email:
+        return {"email": ticket.requester_email}
+    return {"customer_id": ticket.customer_id}
 
 
 def _ticket_record(ticket: Ticket) -> dict[str, Any]:

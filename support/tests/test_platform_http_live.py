@@ -1,5 +1,7 @@
 """The HTTP platform client against a real server (pytest-django live_server)."""
 
+import dataclasses
+
 import pytest
 from django.apps import apps
 
@@ -53,3 +55,50 @@ def test_bad_key_over_http_is_unavailable(live_server, real_platform):
     client = HttpPlatformClient(base_url=live_server.url, api_key="bad.key", timeout=5)
     assert client.message_draft(profile={"name": "x"}, context={}) is None
     assert client.customer_intelligence(customer_id="1") is None
+
+
+def test_ticket_of_a_customer_without_email_lands_on_that_customer(http_client, real_platform):
+    from ingestion import interface
+    from ingestion.models import Customer
+
+    pk = interface.sync_customer(source="shop", data={"customer_id": "no-mail-1"}).customer_id
+    ok = http_client.interactions_report(
+        records=[
+            {
+                "platform_customer_id": pk,
+                "external_id": "ticket-78",
+                "occurred_at": "2026-11-20T10:00:00+00:00",
+                "kind": "support_ticket",
+            }
+        ]
+    )
+    assert ok is True
+    assert Customer.objects.count() == 1
+    assert list(interface.interactions_frame(customer_ids=[pk]).external_id) == ["ticket-78"]
+
+
+def test_intelligence_and_recent_orders_over_http_match_in_process(http_client, real_platform, settings):
+    """Both clients give the same typed answers for a customer of a trained, scored shop."""
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from ingestion import interface
+    from support.platform import InProcessPlatformClient
+
+    call_command(
+        "generate_shop", "--customers", "300", "--seed", "7", "--end-date", "2026-06-30", verbosity=0
+    )
+    call_command("train_models", "--as-of", "2026-07-01", "--horizon-days", "90", verbosity=0)
+    call_command("score_customers", "--as-of", "2026-07-01", verbosity=0)
+    cache.clear()
+    frame = interface.orders_frame()
+    customer_id = str(frame.customer_id.value_counts().index[0])  # the most frequent buyer
+    local = InProcessPlatformClient()
+
+    remote_orders = http_client.recent_orders(customer_id=customer_id, limit=5)
+    assert remote_orders and remote_orders == local.recent_orders(customer_id=customer_id, limit=5)
+    remote = http_client.customer_intelligence(customer_id=customer_id)
+    assert remote is not None and remote.churn.probability is not None and remote.dna.archetype
+    # `cached` says where this answer came from, not what it is.
+    here = local.customer_intelligence(customer_id=customer_id)
+    assert dataclasses.replace(remote, cached=False) == dataclasses.replace(here, cached=False)
