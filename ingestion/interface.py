@@ -97,6 +97,14 @@ def customer_get(*, customer_id: str) -> CustomerSummary:
     return selectors.customer_summary(customer_id=customer_id)
 
 
+def customers_get(*, customer_ids: Iterable[str]) -> dict[str, CustomerSummary]:
+    """`customer_get` for many at once (a fixed number of queries): `{requested id: summary}`;
+    ids that name no customer are left out, merged ids give their survivor's summary."""
+    from ingestion import selectors
+
+    return selectors.customer_summaries(customer_ids=list(customer_ids))
+
+
 def customer_resolve(*, source: str, external_id: str) -> str | None:
     """The platform id for a source's customer id, or None."""
     from ingestion import selectors

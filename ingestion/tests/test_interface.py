@@ -28,6 +28,22 @@ def test_customer_get_unknown_raises(bad):
         interface.customer_get(customer_id=bad)
 
 
+def test_customers_get_matches_customer_get_in_a_fixed_number_of_queries(django_assert_max_num_queries):
+    people = [CustomerFactory(email=f"p{i}@x.io") for i in range(6)]
+    for i, person in enumerate(people):
+        ExternalRefFactory(customer=person, source="shop", external_id=f"S{i}")
+        OrderFactory(customer=person, total="10.00", refunded_total="0.00")
+    merged = CustomerFactory(merged_into=people[0])
+    ids = [str(p.pk) for p in people] + [str(merged.pk), "999999", "abc"]
+    with django_assert_max_num_queries(4):
+        got = interface.customers_get(customer_ids=ids)
+    assert set(got) == set(ids[:7])  # unknown and malformed ids are left out
+    for cid in ids[:7]:
+        assert got[cid] == interface.customer_get(customer_id=cid)
+    assert got[str(merged.pk)].customer_id == str(people[0].pk)
+    assert interface.customers_get(customer_ids=[]) == {}
+
+
 def test_customer_resolve_and_ids():
     a, b = CustomerFactory(), CustomerFactory()
     ExternalRefFactory(customer=a, source="shop", external_id="A")

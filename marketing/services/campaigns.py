@@ -228,27 +228,30 @@ def messages_compose(
 ) -> list[OutboxMessage]:
     """Unsaved outbox rows: suppressed (guard, no e-mail), failed, or pending with content and send time.
 
-    Platform calls: one for the guard; per customer one summary (e-mail), one analysis,
-    one timing and, for generated variants, one generation call (no batch forms exist).
+    Platform calls: one for the guard, one for everyone's summaries (e-mail, name); per customer
+    one analysis, one timing and, for generated variants, one generation call (no batch forms exist).
     """
     held = customers_held_out(customer_ids=[cid for cid, _ in recipients])
+    summaries = ingestion.customers_get(customer_ids=[cid for cid, _ in recipients if cid not in held])
     rows = []
     for customer_id, variant in recipients:
         row = OutboxMessage(campaign=campaign, variant=variant, customer_id=customer_id, send_at=now, **extra)
         if customer_id in held:
             row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, held[customer_id]
         else:
-            _fill_message(row=row, campaign=campaign, variant=variant, now=now)
+            _fill_message(
+                row=row, campaign=campaign, variant=variant, now=now, customer=summaries.get(customer_id)
+            )
         rows.append(row)
     return rows
 
 
-def _fill_message(*, row: OutboxMessage, campaign: Campaign, variant: Variant, now: datetime) -> None:
-    try:
-        customer = ingestion.customer_get(customer_id=row.customer_id)
-    except Exception as exc:  # CustomerNotFound, or the customer merged away
+def _fill_message(
+    *, row: OutboxMessage, campaign: Campaign, variant: Variant, now: datetime, customer
+) -> None:
+    if customer is None:  # no such customer (a merged one answers with its survivor)
         row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "unknown_customer"
-        row.error = str(exc)[:2000]
+        row.error = f"No live customer {row.customer_id!r}."
         return
     if not customer.email:
         row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "no_email"

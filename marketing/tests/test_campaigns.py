@@ -207,9 +207,6 @@ def test_variants_are_assigned_deterministically_by_weight(platform, shoppers):
 
 
 def test_send_makes_a_constant_number_of_queries_whatever_the_audience(platform, shoppers, monkeypatch):
-    # customer_get is the platform's per-customer read (no batch form): count only our queries.
-    summaries = {cid: ingestion.customer_get(customer_id=cid) for cid in shoppers}
-    monkeypatch.setattr(ingestion, "customer_get", lambda *, customer_id: summaries[customer_id])
     counts = []
     for size in (4, 24):
         platform.audience = shoppers[:size]
@@ -218,7 +215,7 @@ def test_send_makes_a_constant_number_of_queries_whatever_the_audience(platform,
             campaigns.campaign_send(campaign=campaign)
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
-    assert counts[1] <= 15
+    assert counts[1] <= 16  # ours and the platform's batch read of the summaries
 
 
 def test_delivery_makes_a_constant_number_of_queries(

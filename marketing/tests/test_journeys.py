@@ -89,10 +89,7 @@ def test_an_endless_branch_loop_is_cut_and_resumed_later(platform, shoppers):
 
 
 def test_advance_makes_few_queries(platform, shoppers, django_assert_max_num_queries, monkeypatch):
-    from ingestion import interface as ingestion
 
-    summaries = {cid: ingestion.customer_get(customer_id=cid) for cid in shoppers}
-    monkeypatch.setattr(ingestion, "customer_get", lambda *, customer_id: summaries[customer_id])
     journey, _, _ = _win_back_journey()
     platform.audience = shoppers
     journeys.journey_enroll(journey=journey)
