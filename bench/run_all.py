@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"run_all", "common", "__init__"}
+NOT_BENCHMARKS = {"run_all", "common", "__init__", "loadtest"}  # loadtest: `make loadtest`
 # Run first when present; the rest follow in name order.
 PREFERRED = ("ingest",)
 
@@ -22,7 +22,9 @@ PREFERRED = ("ingest",)
 _RUNNER = """
 import importlib, sys
 sys.path.insert(0, sys.argv[1])
-module = importlib.import_module("bench." + sys.argv[2])
+name = sys.argv[2]
+sys.argv = [name]  # each benchmark parses its own (empty) command line
+module = importlib.import_module("bench." + name)
 main = getattr(module, "main", None)
 if main is None:
     print("no main(), skipped")

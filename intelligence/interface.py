@@ -183,3 +183,15 @@ def customer_invalidate(*, customer_id: str) -> None:
     from intelligence.services import cache
 
     cache.customer_invalidate(customer_id=customer_id)
+
+
+def models_warm() -> bool:
+    """Load the active model into this process (a server worker calls it once at start, so the
+    first request does not pay for importing LightGBM and unpickling). False when none is trained."""
+    from intelligence.services import registry
+
+    version = registry.active_version_get()
+    if version is None:
+        return False
+    registry.artifact_load(version=version)
+    return True

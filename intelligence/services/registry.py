@@ -16,7 +16,9 @@ from intelligence.models import Archetype, ModelVersion
 
 ACTIVE_CACHE_KEY = "intel:active-version"
 ACTIVE_CACHE_SECONDS = 300
-_ARTIFACTS: dict[int, Any] = {}  # version pk -> unpickled bundle (immutable once stored)
+# (version pk, trained_at) -> unpickled bundle. Artefacts never change once stored; trained_at keeps a
+# re-created or restored database, whose pks start again, from handing out another database's model.
+_ARTIFACTS: dict[tuple, Any] = {}
 _ARTIFACTS_LOCK = threading.Lock()
 
 
@@ -26,14 +28,19 @@ def artifact_dump(*, bundle: Any) -> bytes:
 
 def artifact_load(*, version: ModelVersion) -> Any:
     """The bundle of a version, unpickled once per process (artefacts never change)."""
-    bundle = _ARTIFACTS.get(version.pk)
+    key = (version.pk, version.trained_at)
+    bundle = _ARTIFACTS.get(key)
     if bundle is None:
-        raw = version.artifact
+        raw = None if "artifact" in version.get_deferred_fields() else version.artifact
         if raw is None or not len(raw):
-            raw = ModelVersion.objects.values_list("artifact", flat=True).get(pk=version.pk)
+            rows = ModelVersion.objects.filter(pk=version.pk, trained_at=version.trained_at)
+            raw = rows.values_list("artifact", flat=True).first()
+        if raw is None:  # the cached active version is gone (database re-created or restored)
+            _forget_active(version.kind)
+            raise ModelNotReady(f"Model version {version.pk} no longer exists; ask again.")
         bundle = pickle.loads(zlib.decompress(bytes(raw)))  # noqa: S301 - our own artefact from our DB
         with _ARTIFACTS_LOCK:
-            _ARTIFACTS[version.pk] = bundle
+            _ARTIFACTS[key] = bundle
     return bundle
 
 
