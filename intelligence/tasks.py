@@ -1,4 +1,8 @@
-"""Celery entry points: thin, idempotent, primitives only."""
+"""Celery entry points: thin, idempotent, primitives only.
+
+Scoring upserts one row per customer, so a run redone after its worker was lost
+(acks_late, reject_on_worker_lost) replaces what the lost run wrote.
+"""
 
 from celery import shared_task
 
@@ -15,7 +19,7 @@ def models_train(as_of: str | None = None, horizon_days: int | None = None) -> i
     return version.pk
 
 
-@shared_task(name="intelligence.customers_score_all", acks_late=True)
+@shared_task(name="intelligence.customers_score_all", acks_late=True, reject_on_worker_lost=True)
 def customers_score_all(as_of: str | None = None) -> int:
     from datetime import date
 
@@ -28,7 +32,7 @@ def customers_score_all(as_of: str | None = None) -> int:
         return 0  # nothing trained yet: the nightly training will make a model
 
 
-@shared_task(name="intelligence.customer_rescore", acks_late=True)
+@shared_task(name="intelligence.customer_rescore", acks_late=True, reject_on_worker_lost=True)
 def customer_rescore(customer_ids: list[str]) -> int:
     from intelligence.services import scoring
 

@@ -6,6 +6,8 @@ could identify a person (a username typed into a failed login) are hashed with
 `identifier_hash`. Who acted is taken, in order, from the `actor` argument, the
 `audit_actor()` context (commands, tasks) or the current request, which
 `quimbi_site.middleware.AuditContextMiddleware` makes known to signal receivers.
+Events older than QUIMBI_AUDIT_RETENTION_DAYS are removed by `audit_events_prune`
+(daily beat task, or `manage.py prune_audit`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from quimbi_site.audit_models import AuditEvent
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _MAX_TEXT = 200
+PRUNE_BATCH = 5_000
 _current_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_actor", default=None)
 _current_request: contextvars.ContextVar[Any] = contextvars.ContextVar("audit_request", default=None)
 
@@ -114,3 +121,26 @@ def audit_record(
         ip=ip_of(request),
         details=_clean_details(details or {}),
     )
+
+
+def audit_events_prune(*, older_than_days: int | None = None, batch_size: int = PRUNE_BATCH) -> int:
+    """Delete audit events older than the retention (QUIMBI_AUDIT_RETENTION_DAYS); returns how many.
+
+    Oldest first, `batch_size` rows per DELETE, each its own short transaction, so a
+    large backlog never holds one long lock on the table. The pruning itself is audited.
+    """
+    days = settings.QUIMBI_AUDIT_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days < 1:
+        raise ValueError("The audit retention is at least 1 day.")
+    cutoff = timezone.now() - timedelta(days=days)
+    expired = AuditEvent.objects.filter(occurred_at__lt=cutoff).order_by("occurred_at", "id")
+    removed = 0
+    while ids := list(expired.values_list("pk", flat=True)[:batch_size]):
+        removed += AuditEvent.objects.filter(pk__in=ids).delete()[0]
+    if removed:
+        audit_record(
+            action="audit.prune",
+            target="audit_log",
+            details={"removed": removed, "retention_days": days, "cutoff": cutoff.isoformat()},
+        )
+    return removed

@@ -1,13 +1,16 @@
 """HTTP edge middleware: body size limits and Idempotency-Key replay."""
 
 import hashlib
+import logging
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 
 from quimbi_site import idempotency
 from quimbi_site.api.exceptions import json_error_response
+
+logger = logging.getLogger("quimbi.idempotency")
 
 
 class ApiRequestSizeLimitMiddleware:
@@ -91,13 +94,13 @@ class IdempotencyKeyMiddleware:
         try:
             response = self.get_response(request)
         except BaseException:
-            idempotency.record_abandon(record=record)
+            _bookkeep(idempotency.record_abandon, record=record)
             raise
         if 200 <= response.status_code < 300 and not getattr(response, "streaming", False):
-            idempotency.record_complete(record=record, response=response)
+            _bookkeep(idempotency.record_complete, record=record, response=response)
         else:
             # Failed requests are not remembered: the client's retry runs again.
-            idempotency.record_abandon(record=record)
+            _bookkeep(idempotency.record_abandon, record=record)
         return response
 
 
@@ -119,6 +122,23 @@ def _fingerprint(request) -> str:
     digest.update(b"\0")
     digest.update(request.body)
     return digest.hexdigest()
+
+
+def _bookkeep(write, **kwargs) -> None:
+    """Complete or abandon the key's record, even when the request's database connection died
+    on the way (killed, failover): the broken connection is dropped and the write tried once
+    more on a fresh one. Otherwise the key would answer 409 "in flight" until it goes stale,
+    and the request's own answer would be replaced by a 500."""
+    for attempt in (1, 2):
+        try:
+            write(**kwargs)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == 2 or connection.in_atomic_block:
+                # The database is really gone: the record goes stale and is then taken over.
+                logger.warning("idempotency record not updated: %s", exc)
+                return
+            connection.close_if_unusable_or_obsolete()
 
 
 def _in_flight():

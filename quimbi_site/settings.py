@@ -135,21 +135,28 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis broker: a message taken by a worker that died unacknowledged is handed out again after
+# this many seconds. It must exceed the longest task (and any countdown), or a task still
+# running is given to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+}
+# Tasks still running when the broker connection drops cannot be acknowledged and will be
+# redelivered: cancel them rather than let them finish alongside their redelivery.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {
-    "purge-idempotency-records": {"task": "quimbi_site.tasks.idempotency_records_purge", "schedule": 3600.0},
-}
+CELERY_BEAT_SCHEDULE: dict = {}
 
 
 def _app_beat_schedules() -> dict:
-    # Each app declares its periodic tasks in <app>/schedule.py (plain dicts).
+    # Each app (and the site itself) declares its periodic tasks in <app>/schedule.py (plain dicts).
     from importlib import import_module
 
     merged: dict = {}
-    for app in ("ingestion", "intelligence", "generation", "support", "marketing"):
+    for app in ("quimbi_site", "ingestion", "intelligence", "generation", "support", "marketing"):
         merged.update(import_module(f"{app}.schedule").BEAT_SCHEDULE)
     return merged
 
@@ -181,6 +188,8 @@ QUIMBI_MAX_BATCH_RECORDS = 5_000
 QUIMBI_MAX_REQUEST_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = QUIMBI_MAX_REQUEST_BYTES
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Audit events older than this are deleted daily (quimbi_site.tasks.audit_events_prune).
+QUIMBI_AUDIT_RETENTION_DAYS = env.int("QUIMBI_AUDIT_RETENTION_DAYS", default=365)
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"
 
 REST_FRAMEWORK = {

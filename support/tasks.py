@@ -4,7 +4,15 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# Idempotent (each warning and breach is claimed once, with its event, in one transaction):
+# a worker lost mid-run hands the message back and the redo does only what is left.
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def sla_check() -> dict:
     """Every minute: record SLA warnings and breaches, escalate each breach once."""
     from support.services import sla

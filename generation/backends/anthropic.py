@@ -107,6 +107,8 @@ class AnthropicBackend(GenerationBackend):
             kwargs["output_config"] = {"format": {"type": "json_schema", "schema": OUTPUT_SCHEMA}}
         try:
             response = self.client().messages.create(**kwargs)
+            tokens = _tokens(response)
+            blocks = list(response.content or ())
         except anthropic.APITimeoutError as exc:
             circuit.record_failure()
             raise BackendFailure("timeout") from exc
@@ -122,18 +124,20 @@ class AnthropicBackend(GenerationBackend):
         except anthropic.AnthropicError as exc:
             circuit.record_failure()
             raise BackendFailure("api_error") from exc
+        except (ValueError, TypeError, AttributeError) as exc:
+            # A 200 whose body is no Message (a proxy's HTML page, cut-off JSON): the SDK
+            # cannot parse it, or parses it into something without usage or content.
+            circuit.record_failure()
+            raise BackendFailure("invalid_response") from exc
         circuit.record_success()
-        usage = response.usage
-        tokens = {
-            "input_tokens": int(usage.input_tokens or 0) + int(usage.cache_creation_input_tokens or 0),
-            "output_tokens": int(usage.output_tokens or 0),
-            "cache_read_tokens": int(usage.cache_read_input_tokens or 0),
-        }
-        if any(getattr(block, "type", "") == "tool_use" for block in response.content):
+        if any(getattr(block, "type", "") == "tool_use" for block in blocks):
             raise _with_tokens(InvalidModelOutput("invalid_output_tool_use"), tokens)
-        if response.stop_reason == "max_tokens":
+        if response.stop_reason == "refusal":
+            # Whatever text came with a refusal is not an answer to send to a customer.
+            raise _with_tokens(InvalidModelOutput("invalid_output_refusal"), tokens)
+        if response.stop_reason in ("max_tokens", "model_context_window_exceeded"):
             raise _with_tokens(InvalidModelOutput("invalid_output_truncated"), tokens)
-        text = "".join(getattr(block, "text", "") for block in response.content if block.type == "text")
+        text = "".join(getattr(block, "text", "") for block in blocks if getattr(block, "type", "") == "text")
         try:
             parsed = parse_model_output(text, channel=request.channel)
         except InvalidModelOutput as exc:
@@ -149,6 +153,15 @@ class AnthropicBackend(GenerationBackend):
             flags=tuple(f"pii_redacted:{kind}" for kind in redacted),
             **tokens,
         )
+
+
+def _tokens(response) -> dict[str, int]:
+    usage = response.usage
+    return {
+        "input_tokens": int(usage.input_tokens or 0) + int(usage.cache_creation_input_tokens or 0),
+        "output_tokens": int(usage.output_tokens or 0),
+        "cache_read_tokens": int(usage.cache_read_input_tokens or 0),
+    }
 
 
 def _with_tokens(exc: BackendFailure, tokens: dict) -> BackendFailure:

@@ -237,15 +237,18 @@ def sla_check(*, now: datetime | None = None) -> dict[str, int]:
     warned = 0
     for timer in open_running.filter(warned_at__isnull=True, warn_due_at__lte=now):
         # The conditional update is the claim: a second run (or worker) finds nothing to do.
-        if SLATimer.objects.filter(pk=timer.pk, warned_at__isnull=True).update(warned_at=now):
-            _event(timer, SLAEvent.Kind.WARN, now, due_at=_iso(timer.due_at))
-            warned += 1
+        # Claim and event commit together: a worker killed in between leaves both to the redo.
+        with transaction.atomic():
+            if SLATimer.objects.filter(pk=timer.pk, warned_at__isnull=True).update(warned_at=now):
+                _event(timer, SLAEvent.Kind.WARN, now, due_at=_iso(timer.due_at))
+                warned += 1
     breached = 0
     for timer in open_running.filter(breached_at__isnull=True, due_at__lte=now).select_related("ticket"):
-        if SLATimer.objects.filter(pk=timer.pk, breached_at__isnull=True).update(breached_at=now):
-            _event(timer, SLAEvent.Kind.BREACH, now, due_at=_iso(timer.due_at))
-            timer_escalate(timer_id=timer.pk, now=now)
-            breached += 1
+        with transaction.atomic():
+            if SLATimer.objects.filter(pk=timer.pk, breached_at__isnull=True).update(breached_at=now):
+                _event(timer, SLAEvent.Kind.BREACH, now, due_at=_iso(timer.due_at))
+                timer_escalate(timer_id=timer.pk, now=now)
+                breached += 1
     return {"warned": warned, "breached": breached}
 
 
