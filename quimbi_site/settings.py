@@ -255,6 +255,8 @@ ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-4-6")
 ANTHROPIC_MAX_TOKENS = env.int("ANTHROPIC_MAX_TOKENS", default=1024)
 ANTHROPIC_TIMEOUT_SECONDS = env.float("ANTHROPIC_TIMEOUT_SECONDS", default=30.0)
 ANTHROPIC_MAX_RETRIES = env.int("ANTHROPIC_MAX_RETRIES", default=2)
+# One budget for a whole call, retries and back-off included (then the offline answer).
+ANTHROPIC_DEADLINE_SECONDS = env.float("ANTHROPIC_DEADLINE_SECONDS", default=45.0)
 GENERATION_DAILY_TOKEN_BUDGET = env.int("GENERATION_DAILY_TOKEN_BUDGET", default=200_000)
 
 # --- Platform and applications ---------------------------------------------

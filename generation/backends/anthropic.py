@@ -1,8 +1,10 @@
 """Claude through the official `anthropic` SDK (Messages API).
 
 - explicit timeout and max_retries; retry back-off bounded by settings
-  (ANTHROPIC_RETRY_BASE_DELAY, ANTHROPIC_RETRY_MAX_DELAY) so one call never
-  outlives its time budget;
+  (ANTHROPIC_RETRY_BASE_DELAY, ANTHROPIC_RETRY_MAX_DELAY), and one deadline for
+  the whole call, retries included (ANTHROPIC_DEADLINE_SECONDS): each attempt's
+  timeout and each back-off shrink to the time left, so an agent waiting for a
+  draft gets the offline one in bounded time;
 - the stable system prompt is sent as a separate block marked for prompt caching;
 - customer text only inside delimited blocks of the user turn, PII redacted;
 - no tools are configured; the answer must be JSON {subject, body, notes};
@@ -12,7 +14,9 @@ Any failure raises BackendFailure; the message service then answers offline.
 
 from __future__ import annotations
 
+import contextvars
 import random
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -25,6 +29,18 @@ from generation.safety import parse_model_output
 from generation.services.offers import offer_for_profile, offer_phrase
 
 _breakers: dict[str, CircuitBreaker] = {}
+# time.monotonic() by which the current call must be over (set around each messages.create).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("anthropic_deadline", default=None)
+_MIN_ATTEMPT_SECONDS = 0.5  # less than this left: no point in starting another attempt
+
+
+class DeadlineExceeded(Exception):
+    """The call's time budget ran out between attempts."""
+
+
+def _time_left() -> float | None:
+    until = _deadline.get()
+    return None if until is None else until - time.monotonic()
 
 
 def breaker() -> CircuitBreaker:
@@ -40,6 +56,18 @@ def breaker() -> CircuitBreaker:
 def _client_class():
     import anthropic
 
+    class DeadlineMiddleware(anthropic.Middleware):
+        """Runs once per attempt: no attempt starts without time left, none outlives the deadline."""
+
+        def handle(self, request, call_next):
+            left = _time_left()
+            if left is None:
+                return call_next(request)
+            if left < _MIN_ATTEMPT_SECONDS:
+                raise DeadlineExceeded()
+            timeout = request.timeout if isinstance(request.timeout, (int, float)) else None
+            return call_next(request.copy(timeout=min(timeout or left, left)))
+
     class BoundedRetryAnthropic(anthropic.Anthropic):
         """Exponential back-off with our own base and ceiling (also for Retry-After)."""
 
@@ -49,12 +77,15 @@ def _client_class():
         def _calculate_retry_timeout(self, remaining_retries, options, response_headers=None) -> float:
             retry_after = self._parse_retry_after_header(response_headers)
             if retry_after is not None and retry_after > 0:
-                return min(retry_after, self.retry_max_delay)
-            attempt = self.max_retries - remaining_retries
-            delay = min(self.retry_base_delay * (2.0**attempt), self.retry_max_delay)
-            return delay * (1 - 0.25 * random.random())
+                delay = min(retry_after, self.retry_max_delay)
+            else:
+                attempt = self.max_retries - remaining_retries
+                delay = min(self.retry_base_delay * (2.0**attempt), self.retry_max_delay)
+                delay *= 1 - 0.25 * random.random()
+            left = _time_left()
+            return delay if left is None else max(0.0, min(delay, left))
 
-    return BoundedRetryAnthropic
+    return BoundedRetryAnthropic, DeadlineMiddleware
 
 
 class AnthropicBackend(GenerationBackend):
@@ -72,12 +103,13 @@ class AnthropicBackend(GenerationBackend):
 
     def client(self):
         if self._client is None:
-            cls = _client_class()
+            cls, deadline = _client_class()
             client = cls(
                 api_key=self._api_key or getattr(settings, "ANTHROPIC_API_KEY", "") or "missing-key",
                 timeout=float(getattr(settings, "ANTHROPIC_TIMEOUT_SECONDS", 30.0)),
                 max_retries=int(getattr(settings, "ANTHROPIC_MAX_RETRIES", 2)),
                 http_client=self._http_client,
+                middleware=[deadline()],
             )
             client.retry_base_delay = float(getattr(settings, "ANTHROPIC_RETRY_BASE_DELAY", 0.5))
             client.retry_max_delay = float(getattr(settings, "ANTHROPIC_RETRY_MAX_DELAY", 8.0))
@@ -105,11 +137,13 @@ class AnthropicBackend(GenerationBackend):
         }
         if getattr(settings, "ANTHROPIC_STRUCTURED_OUTPUT", True):
             kwargs["output_config"] = {"format": {"type": "json_schema", "schema": OUTPUT_SCHEMA}}
+        budget = float(getattr(settings, "ANTHROPIC_DEADLINE_SECONDS", 45.0))
+        token = _deadline.set(time.monotonic() + budget)
         try:
             response = self.client().messages.create(**kwargs)
             tokens = _tokens(response)
             blocks = list(response.content or ())
-        except anthropic.APITimeoutError as exc:
+        except (anthropic.APITimeoutError, DeadlineExceeded) as exc:
             circuit.record_failure()
             raise BackendFailure("timeout") from exc
         except anthropic.APIConnectionError as exc:
@@ -129,6 +163,8 @@ class AnthropicBackend(GenerationBackend):
             # cannot parse it, or parses it into something without usage or content.
             circuit.record_failure()
             raise BackendFailure("invalid_response") from exc
+        finally:
+            _deadline.reset(token)
         circuit.record_success()
         if any(getattr(block, "type", "") == "tool_use" for block in blocks):
             raise _with_tokens(InvalidModelOutput("invalid_output_tool_use"), tokens)

@@ -202,3 +202,50 @@ def test_every_failure_counts_towards_the_breaker_and_then_no_call_is_made(
     assert reasons == ["api_error_401", "connection_error", "api_error_529", "circuit_open"]
     assert route.call_count == 7  # the fourth message made no request at all
     assert list(GenerationLog.objects.order_by("id").values_list("fallback_reason", flat=True)) == reasons
+
+
+def test_the_whole_call_keeps_one_deadline_across_retries(
+    anthropic_backend, router, profiles, monkeypatch, settings
+):
+    """Every attempt fails slowly: the budget stops the retries (3 attempts without it)."""
+    import time
+
+    settings.ANTHROPIC_DEADLINE_SECONDS = 1.0
+
+    def slow(request):
+        time.sleep(0.4)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    waits = _record_retry_waits(anthropic_backend, monkeypatch)
+    route = router.post(API_URL).mock(side_effect=slow)
+
+    message = _generate(profiles)
+
+    assert route.call_count < 3
+    assert all(w <= 1.0 for w in waits)  # no back-off beyond the budget
+    _assert_fell_back(message, "timeout")
+
+
+def test_each_attempt_gets_at_most_the_time_left():
+    from generation.backends import anthropic as backend
+
+    _, middleware = backend._client_class()
+
+    class Request:
+        timeout = 30.0
+
+        def copy(self, *, timeout):
+            copy = Request()
+            copy.timeout = timeout
+            return copy
+
+    token = backend._deadline.set(backend.time.monotonic() + 2.0)
+    try:
+        sent = middleware().handle(Request(), lambda request: request)
+        assert 1.5 < sent.timeout <= 2.0
+        backend._deadline.set(backend.time.monotonic() + 0.1)
+        with pytest.raises(backend.DeadlineExceeded):
+            middleware().handle(Request(), lambda request: request)
+    finally:
+        backend._deadline.reset(token)
+    assert middleware().handle(Request(), lambda request: request).timeout == 30.0  # no deadline set
