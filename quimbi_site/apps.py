@@ -9,3 +9,7 @@ class QuimbiSiteConfig(AppConfig):
         from quimbi_site import audit_admin, audit_receivers  # noqa: F401  (connects the audit receivers)
 
         audit_admin.register()
+
+        from quimbi_site.api.strict import install_strict_strings
+
+        install_strict_strings()

@@ -200,7 +200,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["quimbi_site.api.auth.HasApiKeyOrStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["quimbi_site.api.parsers.StrictJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "quimbi_site.api.schema.QuimbiAutoSchema",
     "EXCEPTION_HANDLER": "quimbi_site.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "quimbi_site.api.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": 50,

@@ -1,6 +1,6 @@
 """One thin view per operation: validate -> generation.interface -> serialize."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +18,10 @@ def _requester(request) -> str:
     return f"user:{user.pk}" if user is not None and user.is_authenticated else "anonymous"
 
 
+# Errors peculiar to these operations; the shared ones (400, 401, ...) are added by the schema class.
+_ERRORS = {404: OpenApiResponse(description="No customer with this `customer_id`.")}
+
+
 class _GenerationApi(APIView):
     api_scope = "generation"
     throttle_scope = "generation"
@@ -32,7 +36,7 @@ class MessageApi(_GenerationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=s.GeneratedMessageSerializer,
+        responses={200: s.GeneratedMessageSerializer, **_ERRORS},
         tags=["generation"],
         summary="Write a message for a customer (Claude or offline)",
     )
@@ -66,7 +70,7 @@ class ActionsApi(_GenerationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=s.ActionsOutputSerializer,
+        responses={200: s.ActionsOutputSerializer, **_ERRORS},
         tags=["generation"],
         summary="Prioritised next actions for a customer",
     )
@@ -95,7 +99,7 @@ class ContentApi(_GenerationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=s.ContentOutputSerializer,
+        responses={200: s.ContentOutputSerializer, **_ERRORS},
         tags=["generation"],
         summary="Products and categories to recommend",
     )
@@ -122,7 +126,7 @@ class TimingApi(_GenerationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=s.SendTimeSerializer,
+        responses={200: s.SendTimeSerializer, **_ERRORS},
         tags=["generation"],
         summary="Best weekday and hour to reach a customer",
     )
@@ -147,7 +151,7 @@ class OfferApi(_GenerationApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=s.OfferSerializer,
+        responses={200: s.OfferSerializer, **_ERRORS},
         tags=["generation"],
         summary="An offer bounded by the value at stake",
     )

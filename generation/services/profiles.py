@@ -8,6 +8,8 @@ shape (as the API receives it, or flat keys such as `churn_probability`), or a
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -150,10 +152,21 @@ def _profile_from_dict(data: dict[str, Any], *, customer_id: str | None) -> Prof
     )
 
 
+# A category name as shops write them ("Men's Shoes & Boots", "sports_outdoors", "Jazz").
+# Anything else (markup, links, control or bidi characters) is not a label and is dropped:
+# categories are copied into customer-facing text, so they must not carry content of their own.
+_CATEGORY_LABEL = re.compile(r"[\w][\w &'\u2019.,/()+-]{0,63}")
+
+
 def _categories(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
-    return tuple(str(c)[:64] for c in value or () if c and isinstance(c, (str, int)))[:5]
+    labels = (
+        unicodedata.normalize("NFC", str(c)).strip()
+        for c in value or ()
+        if c and isinstance(c, (str, int)) and not isinstance(c, bool)
+    )
+    return tuple(c for c in labels if _CATEGORY_LABEL.fullmatch(c))[:5]
 
 
 def _as_dict(value: Any) -> Any:

@@ -6,9 +6,11 @@ webhooks), so the record serializers below document the shapes in the
 OpenAPI schema and are not used to validate requests.
 """
 
+from django.conf import settings
 from rest_framework import serializers
 
 from ingestion.models import OrderStatus
+from ingestion.services.validation import MAX_LINES
 
 SOURCE_HELP = (
     "The system the records come from (a slug, e.g. `shopify`, `zendesk`); ids are unique per source."
@@ -86,7 +88,7 @@ class OrderRecordSerializer(_Identity):
     item_count = serializers.IntegerField(
         min_value=0, required=False, help_text="Used when no lines are sent."
     )
-    lines = OrderLineRecordSerializer(many=True, required=False)
+    lines = OrderLineRecordSerializer(many=True, required=False, max_length=MAX_LINES)
 
 
 class InteractionRecordSerializer(_Identity):
@@ -118,7 +120,11 @@ def _batch_doc(name: str, record: type[serializers.Serializer]) -> type[serializ
         (serializers.Serializer,),
         {
             "source": serializers.SlugField(max_length=64, help_text=SOURCE_HELP),
-            "records": record(many=True, help_text="At most 5,000 records and 5 MB per request."),
+            "records": record(
+                many=True,
+                max_length=settings.QUIMBI_MAX_BATCH_RECORDS,
+                help_text="At most 5,000 records and 5 MB per request (more is a 413).",
+            ),
         },
     )
 

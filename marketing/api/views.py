@@ -3,8 +3,8 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from marketing import selectors
@@ -12,22 +12,29 @@ from marketing.api import serializers as out
 from marketing.models import ABTest, Campaign, Goal, Segment, SegmentSnapshot
 from marketing.services import abtests, campaigns, segments
 
+# Campaign variants per request: an A/B/n test with more arms never reaches significance.
+MAX_VARIANTS = 10
+
 
 class MarketingApi(APIView):
     api_scope = "marketing"
     throttle_scope = "marketing"
 
 
-class _Paginated(GenericAPIView):
-    """List views: the project's page-number pagination."""
+class _Paginated(MarketingApi):
+    """List views: the project's page-number pagination (`pagination_class` also puts it in the schema).
 
-    api_scope = "marketing"
-    throttle_scope = "marketing"
+    A plain APIView, not a GenericAPIView without a serializer_class: on the latter
+    DRF's OPTIONS metadata asks for the serializer and answers 500.
+    """
+
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
 
-def _paginated(view: GenericAPIView, request, queryset, serializer_class) -> Response:
-    page = view.paginate_queryset(queryset)
-    return view.get_paginated_response(serializer_class(page, many=True).data)
+def _paginated(view: _Paginated, request, queryset, serializer_class) -> Response:
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def _name_free(model, name: str, *, exclude_pk: int | None = None) -> None:
@@ -42,7 +49,7 @@ class SegmentListCreateApi(_Paginated):
     @extend_schema_serializer(component_name="MarketingSegmentListCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
+        description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         rules = serializers.JSONField(help_text=out.RULES_HELP)
 
     @extend_schema(responses=out.SegmentSerializer(many=True), summary="List segments")
@@ -64,7 +71,7 @@ class SegmentDetailApi(MarketingApi):
     @extend_schema_serializer(component_name="MarketingSegmentDetailInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
-        description = serializers.CharField(required=False, allow_blank=True)
+        description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
         rules = serializers.JSONField(required=False, help_text=out.RULES_HELP)
 
     @extend_schema(responses=out.SegmentSerializer, summary="A segment")
@@ -112,7 +119,8 @@ class SegmentPreviewApi(MarketingApi):
     )
     def get(self, request, segment_id: int):
         segment = get_object_or_404(Segment, pk=segment_id)
-        query = self.QuerySerializer(data=request.query_params)
+        # A plain dict: with the QueryDict DRF would read "sample_size=" as "not given".
+        query = self.QuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         preview = segments.segment_preview(segment=segment, **query.validated_data)
         return Response(out.AudiencePreviewSerializer(preview).data)
@@ -149,7 +157,7 @@ class SegmentChangesApi(MarketingApi):
     )
     def get(self, request, segment_id: int):
         get_object_or_404(Segment, pk=segment_id)
-        query = self.QuerySerializer(data=request.query_params)
+        query = self.QuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         given = {"from_snapshot", "to_snapshot"} & set(query.validated_data)
         if len(given) == 1:
@@ -182,7 +190,7 @@ class CampaignListCreateApi(_Paginated):
             choices=Campaign._meta.get_field("channel").choices, default="email"
         )
         segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all())
-        variants = out.VariantInputSerializer(many=True, allow_empty=False)
+        variants = out.VariantInputSerializer(many=True, allow_empty=False, max_length=MAX_VARIANTS)
 
     @extend_schema(responses=out.CampaignSerializer(many=True), summary="List campaigns")
     def get(self, request):

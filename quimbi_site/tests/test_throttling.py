@@ -53,3 +53,26 @@ def test_shopify_webhooks_are_not_throttled(anon_client, low_rate):
         for _ in range(5)
     }
     assert statuses == {401}  # unsigned: rejected by the HMAC check, never by the throttle
+
+
+def _api_views():
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns)
+            elif isinstance(p, URLPattern) and hasattr(p.callback, "cls"):
+                yield str(p.pattern), p.callback.cls
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_authenticated_api_view_has_a_configured_throttle_scope(settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    unthrottled = [
+        (route, cls.__name__)
+        for route, cls in _api_views()
+        if getattr(cls, "api_scope", None) and getattr(cls, "throttle_scope", None) not in rates
+    ]
+    assert _api_views() and unthrottled == []

@@ -25,8 +25,8 @@ class SLATimerSerializer(serializers.ModelSerializer):
 
 
 class TicketSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Ticket
@@ -61,7 +61,7 @@ class TicketSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketSerializer):
     sla_timers = SLATimerSerializer(many=True, read_only=True)
-    sla_policy = serializers.StringRelatedField()
+    sla_policy = serializers.StringRelatedField(allow_null=True)
     customer = serializers.SerializerMethodField()
 
     class Meta(TicketSerializer.Meta):
@@ -88,7 +88,7 @@ class AgentSerializer(serializers.ModelSerializer):
 
 
 class SLAPolicySerializer(serializers.ModelSerializer):
-    calendar = serializers.StringRelatedField()
+    calendar = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = SLAPolicy

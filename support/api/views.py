@@ -1,7 +1,7 @@
 """Support API: thin views (parse -> selector/service -> serialize). Other teams' ids are 404."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -26,6 +26,7 @@ ErrorSerializer = inline_serializer("SupportError", {"error": serializers.DictFi
 
 class SupportApi(APIView):
     api_scope = "support"
+    throttle_scope = "support"
     permission_classes = [IsSupportClient]
 
     def who(self) -> dict:
@@ -48,33 +49,53 @@ class SupportApi(APIView):
 _FILTERS = ["status", "priority", "team", "assignee", "tag", "churn_band", "archetype", "customer_id", "q"]
 
 
+@extend_schema_serializer(component_name="SupportTicketQuery")
+class TicketQuerySerializer(serializers.Serializer):
+    """The queue filters; a malformed one is a 400 (an `assignee` of "x" used to reach the database)."""
+
+    view = serializers.ChoiceField(selectors.QUEUE_VIEWS, default="all")
+    sort = serializers.ChoiceField(list(selectors.SORTS), default="value")
+    status = serializers.ChoiceField(Ticket.Status.choices, required=False)
+    priority = serializers.ChoiceField(Ticket.Priority.choices, required=False)
+    team = serializers.SlugField(max_length=50, required=False)
+    assignee = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    tag = serializers.CharField(max_length=50, required=False)
+    churn_band = serializers.ChoiceField(["low", "medium", "high"], required=False)
+    archetype = serializers.CharField(max_length=120, required=False)
+    customer_id = serializers.CharField(max_length=64, required=False)
+    q = serializers.CharField(max_length=200, required=False)
+
+
 class TicketListCreateApi(SupportApi):
+    # Lets the schema describe the paginated list (page, page_size, count/next/results).
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
     @extend_schema_serializer(component_name="SupportTicketCreate")
     class InputSerializer(serializers.Serializer):
         subject = serializers.CharField(max_length=255)
         body = serializers.CharField(max_length=50_000)
         customer_id = serializers.CharField(max_length=64, required=False, default="")
         requester_name = serializers.CharField(max_length=200, required=False, default="")
-        requester_email = serializers.EmailField(required=False, default="")
+        requester_email = serializers.EmailField(max_length=254, required=False, default="")
         channel = serializers.ChoiceField(Ticket.Channel.choices, default=Ticket.Channel.API)
         priority = serializers.ChoiceField(Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
-        team = serializers.SlugField(required=False, allow_blank=True)
+        team = serializers.SlugField(max_length=50, required=False, allow_blank=True)
         tags = serializers.ListField(child=serializers.CharField(max_length=50), max_length=20, default=list)
         intent = serializers.CharField(max_length=64, required=False, default="")
 
-    @extend_schema(
-        parameters=[OpenApiParameter(f, str, required=False) for f in [*_FILTERS, "view", "sort"]],
-        responses=TicketSerializer(many=True),
-    )
+    @extend_schema(parameters=[TicketQuerySerializer], responses=TicketSerializer(many=True))
     def get(self, request):
-        p = request.query_params
+        # A plain dict: with the QueryDict DRF would read "status=" as "not given".
+        query = TicketQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
         qs = selectors.queue(
             **self.who(),
-            view=p.get("view", "all"),
-            sort=p.get("sort", "value"),
-            filters={f: p.get(f) for f in _FILTERS if p.get(f)},
+            view=q["view"],
+            sort=q["sort"],
+            filters={f: q[f] for f in _FILTERS if q.get(f)},
         )
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(TicketSerializer(page, many=True).data)
 

@@ -18,16 +18,27 @@ from support.services import tickets
 
 SUBJECT_TOKEN = re.compile(r"\[#(\d+)\]")
 MSGID = re.compile(r"<[^<>\s]+>")
+# What a database text column cannot hold: NUL (PostgreSQL refuses it) and lone surrogates,
+# which the e-mail parser uses to stand for bytes it could not decode (they are not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text(value) -> str:
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", str(value or ""))
 
 
 def _body(msg) -> str:
     part = msg.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    text = part.get_content()
+    try:
+        text = part.get_content()
+    except (LookupError, UnicodeError):
+        # An unknown or wrong charset: read the bytes as UTF-8 rather than lose the message.
+        text = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
     if part.get_content_type() == "text/html":
         text = re.sub(r"<[^>]+>", " ", text)  # stored as text and always escaped on display
-    return text.strip()
+    return _text(text).strip()
 
 
 def _find_ticket(references: list[str], subject: str) -> Ticket | None:
@@ -51,12 +62,14 @@ def _find_ticket(references: list[str], subject: str) -> Ticket | None:
 def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
     """Returns (ticket, message, created). A message id seen before is not stored twice."""
     msg = BytesParser(policy=policy.default).parsebytes(raw)
-    message_id = (msg.get("Message-ID") or "").strip()[:255]
+    message_id = _text(msg.get("Message-ID")).strip()[:255]
     if message_id and (seen := Message.objects.filter(email_message_id=message_id).first()):
         return seen.ticket, seen, False
     references = MSGID.findall(f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}")
-    subject = str(msg.get("Subject", "")).strip() or "(no subject)"
-    name, address = (getaddresses([str(msg.get("From", ""))]) or [("", "")])[0]
+    subject = _text(msg.get("Subject")).strip() or "(no subject)"
+    name, address = (getaddresses([_text(msg.get("From"))]) or [("", "")])[0]
+    # The columns' sizes: a longer address is no address we could reply to.
+    name, address = name.strip()[:200], (address.lower() if len(address) <= 254 else "")
     try:
         at = parsedate_to_datetime(msg["Date"]) if msg["Date"] else timezone.now()
     except (TypeError, ValueError):
@@ -69,7 +82,7 @@ def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
             subject=subject,
             body=body,
             requester_name=name,
-            requester_email=address.lower(),
+            requester_email=address,
             channel=Ticket.Channel.EMAIL,
             email_message_id=message_id,
             customer_id=_customer_for(address),
@@ -86,6 +99,8 @@ def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
 
 
 def _customer_for(address: str) -> str:
+    if not address:
+        return ""
     from ingestion import interface
 
     try:
