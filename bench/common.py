@@ -68,19 +68,35 @@ def django_setup(database_url: str) -> None:
     call_command("createcachetable", verbosity=0)
 
 
+class Timing:
+    """What `timed()` measured: wall seconds, and CPU seconds (this process and the child
+    processes it waited for: on a shared machine, wall time also depends on the others)."""
+
+    seconds = 0.0
+    cpu = 0.0
+
+
 @contextmanager
 def timed():
-    """`with timed() as t: ...` then `t.seconds`."""
-
-    class _T:
-        seconds = 0.0
-
-    t = _T()
-    start = time.perf_counter()
+    """`with timed() as t: ...` then `t.seconds` and `t.cpu` (a `Timing`)."""
+    t = Timing()
+    start, cpu_start = time.perf_counter(), _cpu()
     try:
         yield t
     finally:
         t.seconds = time.perf_counter() - start
+        t.cpu = _cpu() - cpu_start
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def load_text() -> str:
+    """The machine's load average (1, 5, 15 min) and CPU count, to read timings against."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} CPUs"
 
 
 def env_int(name: str, default: int) -> int:
@@ -92,10 +108,12 @@ def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else float("inf")
 
 
-def print_table(title: str, rows: list[tuple[str, int, float, float | None, str]]) -> None:
-    """rows: (name, n, seconds, ratio to the limit or None, target text)."""
+def print_table(title: str, rows: list[tuple[str, int, float, float | None, str, float | None]]) -> None:
+    """rows: (name, n, seconds, ratio to the limit or None, target text, CPU seconds or None)."""
     print(f"\n{title}")
-    print(f"{'path':<34} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'x COPY':>7}  target")
-    for name, n, seconds, ratio, target in rows:
+    print(f"{'path':<34} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'x COPY':>7} {'CPU us/row':>10}  target")
+    for name, n, seconds, ratio, target, cpu in rows:
         ratio_s = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"{name:<34} {n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7}  {target}")
+        cpu_s = f"{cpu / n * 1e6:.1f}" if cpu is not None and n else "-"
+        figures = f"{n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7} {cpu_s:>10}"
+        print(f"{name:<34} {figures}  {target}")

@@ -9,7 +9,10 @@
   (d) a full re-ingest of the file (all duplicates).
 
 Each is printed as rows/s and as a ratio to COPY, next to the targets
-(ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY). Prints only.
+(ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY), with the CPU time
+this process (and the ingest_file workers) spent per row and the machine's load
+average: on a shared machine the wall times, and so the ratios, move with what
+else runs. The database server's own CPU is not in that column. Prints only.
 
 Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
 all of them), DATABASE_URL when it is PostgreSQL (migrated, bench sources
@@ -36,25 +39,6 @@ FILE_SOURCE = "bench-file"
 HTTP_SOURCE = "bench-http"
 HTTP_BATCH = 1000
 COPY_CHUNK = 50_000
-ORDER_COLUMNS = (
-    "source",
-    "external_id",
-    "customer_id",
-    "placed_at",
-    "currency",
-    "total",
-    "subtotal",
-    "discount_total",
-    "refunded_total",
-    "item_count",
-    "status",
-    "cancelled_at",
-    "channel",
-    "source_updated_at",
-    "ingested_at",
-    "updated_at",
-)
-LINE_COLUMNS = ("order_id", "sku", "product_id", "title", "category", "quantity", "unit_price", "discount")
 
 
 def write_orders_file(path: Path, n_orders: int) -> tuple[int, int]:
@@ -86,6 +70,15 @@ def _read_chunks(path: Path, size: int):
             yield chunk
 
 
+def _copy_columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(order columns, line columns, columns set to the load time): the columns ingestion writes,
+    from the ingestion service itself, so the COPY does the same work."""
+    from ingestion.services.orders import LINE_FIELDS, ORDER_FIELDS, ORDER_STAMP_FIELDS
+
+    order_columns = ("id", "source", "external_id", "customer_id", *ORDER_FIELDS, *ORDER_STAMP_FIELDS)
+    return order_columns, LINE_FIELDS, ORDER_STAMP_FIELDS
+
+
 def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
     """Seconds spent in COPY (rows prepared outside the timed part) into scratch tables."""
     import time
@@ -94,6 +87,8 @@ def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
     import psycopg
 
     now = datetime.now(UTC)
+    order_columns, line_columns, stamp_columns = _copy_columns()
+    stamps = dict.fromkeys(stamp_columns, now)  # after the record's keys: its updated_at is the version
     seconds = 0.0
     next_order_id = 1
     with psycopg.connect(common.libpq_url(url)) as conn:
@@ -101,58 +96,34 @@ def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
         conn.execute("CREATE TABLE bench_copy_order (LIKE ingestion_order INCLUDING ALL)")
         conn.execute("CREATE TABLE bench_copy_orderline (LIKE ingestion_orderline INCLUDING ALL)")
         conn.commit()
-        cols = ", ".join(("id", *ORDER_COLUMNS))
-        line_cols = ", ".join(LINE_COLUMNS)
         customer_ids: dict[str, int] = {}
         for chunk in _read_chunks(path, COPY_CHUNK):
             orders, lines = [], []
             for raw in chunk:
                 r = json.loads(raw)
-                cid = customer_ids.setdefault(r["customer_id"], len(customer_ids) + 1)
-                oid = next_order_id
-                next_order_id += 1
-                orders.append(
-                    (
-                        oid,
-                        FILE_SOURCE,
-                        r["external_id"],
-                        cid,
-                        r["placed_at"],
-                        r["currency"],
-                        r["total"],
-                        r["subtotal"],
-                        r["discount_total"],
-                        r["refunded_total"],
-                        r["item_count"],
-                        r["status"],
-                        r.get("cancelled_at"),
-                        r["channel"],
-                        r["updated_at"],
-                        now,
-                        now,
-                    )
-                )
+                values = {
+                    **r,
+                    "id": next_order_id,
+                    "source": FILE_SOURCE,
+                    "customer_id": customer_ids.setdefault(r["customer_id"], len(customer_ids) + 1),
+                    "source_updated_at": r.get("updated_at"),
+                    **stamps,
+                }
+                orders.append(tuple(values.get(c) for c in order_columns))
                 if with_lines:
-                    lines.extend(
-                        (
-                            oid,
-                            li["sku"],
-                            "",
-                            li["title"],
-                            li["category"],
-                            li["quantity"],
-                            li["unit_price"],
-                            li["discount"],
-                        )
-                        for li in r["lines"]
-                    )
+                    for li in r["lines"]:
+                        line = {"sku": "", "product_id": "", "title": "", "category": "", **li}
+                        line["order_id"] = next_order_id
+                        lines.append(tuple(line[c] for c in line_columns))
+                next_order_id += 1
             start = time.perf_counter()
             with conn.cursor() as cur:
-                with cur.copy(f"COPY bench_copy_order ({cols}) FROM STDIN") as copy:
+                with cur.copy(f"COPY bench_copy_order ({', '.join(order_columns)}) FROM STDIN") as copy:
                     for row in orders:
                         copy.write_row(row)
                 if with_lines:
-                    with cur.copy(f"COPY bench_copy_orderline ({line_cols}) FROM STDIN") as copy:
+                    line_copy = f"COPY bench_copy_orderline ({', '.join(line_columns)}) FROM STDIN"
+                    with cur.copy(line_copy) as copy:
                         for row in lines:
                             copy.write_row(row)
             conn.commit()
@@ -162,7 +133,8 @@ def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
     return seconds
 
 
-def ingest_file(path: Path) -> tuple[float, str]:
+def ingest_file(path: Path):
+    """`manage.py ingest_file` with its defaults (workers: the CPU count); returns (timing, summary)."""
     from django.core.management import call_command
 
     out = StringIO()
@@ -177,11 +149,11 @@ def ingest_file(path: Path) -> tuple[float, str]:
             "--no-progress",
             stdout=out,
         )
-    return t.seconds, out.getvalue().strip()
+    return t, out.getvalue().strip()
 
 
-def http_batches(path: Path, n_orders: int) -> tuple[int, float, dict]:
-    """POST the first `n_orders` orders, 1,000 per request; returns (sent, seconds, totals)."""
+def http_batches(path: Path, n_orders: int):
+    """POST the first `n_orders` orders, 1,000 per request; returns (sent, timing, totals)."""
     from django.test import Client
 
     from quimbi_site.models import ClientApiKey
@@ -205,7 +177,7 @@ def http_batches(path: Path, n_orders: int) -> tuple[int, float, dict]:
             sent += len(chunk)
             if sent >= n_orders:
                 break
-    return sent, t.seconds, totals
+    return sent, t, totals
 
 
 def _clear_bench_sources() -> None:
@@ -248,59 +220,48 @@ def main() -> int:
             f" in {gen.seconds:.1f} s"
         )
 
+        print(common.load_text(), flush=True)
         copy_s = copy_limit(url, path, with_lines=False)
         print(f"(a) COPY orders: {_line(n_orders, copy_s, copy_s, n_orders)}", flush=True)
         copy_lines_s = copy_limit(url, path, with_lines=True)
         print(f"    COPY orders + lines: {common.rate(n_orders, copy_lines_s):,.0f} orders/s", flush=True)
 
-        file_s, file_summary = ingest_file(path)
-        print(f"(b) {file_summary}: {_line(n_orders, file_s, copy_s, n_orders)}", flush=True)
+        file_t, file_summary = ingest_file(path)
+        print(f"(b) {file_summary}: {_line(n_orders, file_t.seconds, copy_s, n_orders)}", flush=True)
         stored = Order.objects.filter(source=FILE_SOURCE).count()
         stored_lines = OrderLine.objects.filter(order__source=FILE_SOURCE).count()
-        print(f"    stored {stored:,} orders, {stored_lines:,} lines", flush=True)
+        print(f"    stored {stored:,} orders, {stored_lines:,} lines; {common.load_text()}", flush=True)
 
         try:
-            http_n, http_s, http_totals = http_batches(path, n_http)
+            http_n, http_t, http_totals = http_batches(path, n_http)
         except Exception as exc:  # report and go on to the re-ingest
             print(f"(c) HTTP path failed: {exc!r}", flush=True)
-            http_n, http_s = 0, 0.0
+            http_n, http_t = 0, common.Timing()
         else:
-            print(f"(c) HTTP, 1,000 per request: {http_totals}; {_line(http_n, http_s, copy_s, n_orders)}")
+            figures = _line(http_n, http_t.seconds, copy_s, n_orders)
+            print(f"(c) HTTP, 1,000 per request: {http_totals}; {figures}", flush=True)
 
-        again_s, again_summary = ingest_file(path)
-        print(f"(d) {again_summary}: {_line(n_orders, again_s, copy_s, n_orders)}", flush=True)
+        again_t, again_summary = ingest_file(path)
+        print(f"(d) {again_summary}: {_line(n_orders, again_t.seconds, copy_s, n_orders)}", flush=True)
+        print(common.load_text(), flush=True)
 
     copy_rate = common.rate(n_orders, copy_s)
 
     def ratio(n: int, s: float) -> float:
         return common.rate(n, s) / copy_rate
 
+    def row(name: str, n: int, t, target: float) -> tuple:
+        r = ratio(n, t.seconds)
+        return (name, n, t.seconds, r, _verdict(r, target), t.cpu)
+
     common.print_table(
         "Ingestion throughput (orders; ratio to the raw COPY of orders)",
         [
-            ("(a) COPY orders (the limit)", n_orders, copy_s, 1.0, ""),
-            ("    COPY orders + lines", n_orders, copy_lines_s, ratio(n_orders, copy_lines_s), "(info)"),
-            (
-                "(b) ingest_file jsonl",
-                n_orders,
-                file_s,
-                ratio(n_orders, file_s),
-                _verdict(ratio(n_orders, file_s), 0.5),
-            ),
-            (
-                "(c) HTTP 1,000/request",
-                http_n,
-                http_s,
-                ratio(http_n, http_s),
-                _verdict(ratio(http_n, http_s), 0.2),
-            ),
-            (
-                "(d) re-ingest (all duplicates)",
-                n_orders,
-                again_s,
-                ratio(n_orders, again_s),
-                _verdict(ratio(n_orders, again_s), 0.5),
-            ),
+            ("(a) COPY orders (the limit)", n_orders, copy_s, 1.0, "", None),
+            ("    COPY orders + lines", n_orders, copy_lines_s, ratio(n_orders, copy_lines_s), "info", None),
+            row("(b) ingest_file jsonl", n_orders, file_t, 0.5),
+            row("(c) HTTP 1,000/request", http_n, http_t, 0.2),
+            row("(d) re-ingest (all duplicates)", n_orders, again_t, 0.5),
         ],
     )
     return 0

@@ -38,9 +38,18 @@ class RecordField(serializers.Field):
         return value
 
 
+class RecordListField(serializers.ListField):
+    """A list of records: when all are objects, one pass instead of a field run per record."""
+
+    def run_child_validation(self, data):
+        if all(type(item) is dict for item in data):
+            return list(data)
+        return super().run_child_validation(data)
+
+
 class BatchInputSerializer(serializers.Serializer):
     source = serializers.SlugField(max_length=64, help_text=SOURCE_HELP)
-    records = serializers.ListField(child=RecordField(), allow_empty=True)
+    records = RecordListField(child=RecordField(), allow_empty=True)
 
 
 class CustomerSyncInputSerializer(serializers.Serializer):

@@ -7,18 +7,47 @@ from the table's sequence in one query; elsewhere `bulk_create` is used.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
 
 _SQLITE_PARAMS = 30_000  # below SQLite's 32,766 host-parameter limit
 
 
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# pg_advisory_xact_lock key of the ingestion writers ("QUIMBI" in ASCII, then 1).
+_WRITERS_LOCK = 0x5155494D4249_0001
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def writers_lock(*, exclusive: bool) -> None:
+    """Take the ingestion writers' lock for the current transaction (PostgreSQL; SQLite already
+    runs one writer at a time).
+
+    Every batch holds it shared, so writers do not wait for each other. A batch that lost a race
+    with another writer (a unique conflict or a deadlock) holds it exclusively when it runs again:
+    it then waits for the batches in flight to commit and sees all they wrote, so its second
+    attempt cannot lose again, however many writers there are.
+    """
+    if not on_postgres():
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fn}(%s)", [_WRITERS_LOCK])
+
+
+def is_conflict(exc: Exception) -> bool:
+    """True for errors a concurrent writer causes: a unique (or other integrity) conflict, or a
+    deadlock / serialization failure, after which the transaction can simply run again."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
 def rows_by_key(
@@ -53,9 +82,13 @@ def rows_by_key(
 
 
 def _allocate_ids(table: str, n: int) -> list[int]:
+    # The sequence is looked up once (MATERIALIZED): as a plain expression the catalog look-up
+    # would run for every row, ten times the cost of nextval itself.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq)"
+            " SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
+            [table, n],
         )
         return [r[0] for r in cursor.fetchall()]
 
@@ -66,34 +99,43 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     return_ids: bool = True,
+    constants: Mapping[str, Any] | None = None,
 ) -> list[int]:
     """Insert `rows` (values in `fields` order, column names) and return their new ids in order.
 
+    `constants` are columns with the same value in every row (the source, the batch time):
+    formatted once, not once per row.
     With `return_ids=False` (PostgreSQL) the ids come from the column's identity default
     inside the COPY itself (no round trip to reserve them) and `[]` is returned.
     A unique-constraint conflict raises IntegrityError: callers retry the batch.
     """
     if not rows:
         return []
+    constants = constants or {}
     table = model._meta.db_table
-    if on_postgres():
-        ids = _allocate_ids(table, len(rows)) if return_ids else []
-        json_cols = {i for i, f in enumerate(fields) if isinstance(_field(model, f), models.JSONField)}
-        cols = ", ".join(f'"{c}"' for c in (("id", *fields) if return_ids else fields))
-        data = _copy_text(rows, ids, json_cols)
-        # wrap_database_errors: a unique violation inside COPY surfaces as Django's IntegrityError.
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy,
-        ):
-            copy.write(data)
-        return ids
-    return _insert_executemany(model, fields, rows)
+    if not on_postgres():
+        const = tuple(constants.values())
+        return _insert_executemany(model, (*fields, *constants), [(*row, *const) for row in rows])
+    ids = _allocate_ids(table, len(rows)) if return_ids else []
+    json_cols = {i for i, f in enumerate(fields) if isinstance(_field(model, f), models.JSONField)}
+    names = ("id", *fields, *constants) if return_ids else (*fields, *constants)
+    cols = ", ".join(f'"{c}"' for c in names)
+    data = _copy_text(rows, ids, json_cols, "".join("\t" + _copy_value(v) for v in constants.values()))
+    # wrap_database_errors: a unique violation inside COPY surfaces as Django's IntegrityError.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy,
+    ):
+        copy.write(data)
+    return ids
 
 
 # COPY text format: backslash, tab, newline and carriage return escaped; NULL is \N.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_NULL = "\\N"
 
 
 def _copy_value(v: Any) -> str:
@@ -115,17 +157,51 @@ def _copy_value(v: Any) -> str:
     return str(v).translate(_ESCAPES)
 
 
-def _copy_text(rows: Sequence[Sequence[Any]], ids: list[int], json_cols: set[int]) -> bytes:
-    """The whole batch as one COPY text payload (one `copy.write` instead of a call per row)."""
-    fmt = _copy_value
+def _copy_text(rows: Sequence[Sequence[Any]], ids: list[int], json_cols: set[int], suffix: str = "") -> bytes:
+    """The whole batch as one COPY text payload (one `copy.write` instead of a call per row);
+    `suffix` (already in COPY text) ends every row."""
     if json_cols:
         rows = [[json.dumps(v) if i in json_cols else v for i, v in enumerate(r)] for r in rows]
+    fast = _copy_text_plain(rows, ids, suffix)
+    if fast is not None:
+        return fast
+    fmt = _copy_value
     if ids:
-        lines = [f"{pk}\t" + "\t".join(map(fmt, row)) for pk, row in zip(ids, rows, strict=True)]
+        lines = [f"{pk}\t" + "\t".join(map(fmt, row)) + suffix for pk, row in zip(ids, rows, strict=True)]
     else:
-        lines = ["\t".join(map(fmt, row)) for row in rows]
+        lines = ["\t".join(map(fmt, row)) + suffix for row in rows]
     lines.append("")
     return "\n".join(lines).encode()
+
+
+def _copy_text_plain(rows: Sequence[Sequence[Any]], ids: list[int], suffix: str = "") -> bytes | None:
+    """The payload built with one `%` format per row, when no value needs escaping; else None.
+
+    `str()` of every value the write path stores (str, int, float, Decimal, datetime, date, bool)
+    is valid COPY input as long as it holds no backslash, tab, newline or carriage return. That is
+    checked on the whole payload at once: a tab or newline more than the row layout explains, or a
+    backslash other than those of the NULL markers written, means some value needs escaping.
+    """
+    width = len(rows[0]) + (1 if ids else 0)
+    template = "\t".join(["%s"] * width) + suffix.replace("%", "%%")
+    out = []
+    nulls = 0
+    for i, row in enumerate(rows):
+        if None in row:
+            nulls += row.count(None)
+            row = [_NULL if v is None else v for v in row]
+        out.append(template % ((ids[i], *row) if ids else tuple(row)))
+    out.append("")
+    text = "\n".join(out)
+    n = len(rows)
+    if (
+        text.count("\n") != n
+        or text.count("\t") != n * (width - 1 + suffix.count("\t"))
+        or text.count("\\") != nulls + n * suffix.count("\\")
+        or "\r" in text
+    ):
+        return None
+    return text.encode()
 
 
 def _insert_executemany(
@@ -168,10 +244,3 @@ def _field(model: type[models.Model], column: str) -> models.Field:
         if f.column == column:
             return f
     raise ValueError(column)
-
-
-def _dump_json(row: Sequence[Any], json_cols: list[int]) -> list[Any]:
-    row = list(row)
-    for i in json_cols:
-        row[i] = json.dumps(row[i])
-    return row

@@ -2,6 +2,14 @@
 
 Ids a file does not carry are derived deterministically from the row, so
 importing the same file again finds every record and writes nothing.
+
+On PostgreSQL, outside a transaction, `workers` processes ingest chunks side by
+side, each chunk in its own transaction through the same exactly-once path as
+one writer (`pipeline`: unique constraints, retried alone after a lost race).
+This process reads the file (and for JSON lines hands the raw lines over, so
+parsing and validation run in the workers too). One difference with a single
+writer: two versions of a record with the same `updated_at` (or none) in
+different chunks are settled by which chunk commits first, not by file order.
 """
 
 from __future__ import annotations
@@ -9,9 +17,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 from django.utils import timezone
@@ -42,6 +51,18 @@ class FileSummary:
         return self.accepted + self.duplicates + self.updated + self.rejected
 
 
+@dataclass
+class _ChunkResult:
+    """What one chunk's ingest sends back (from a worker process: small and picklable)."""
+
+    records: int
+    accepted: int
+    duplicates: int
+    updated: int
+    rejected: int
+    errors: list[tuple[int, str | None, dict]]  # first few (index in chunk, id, errors)
+
+
 def file_ingest(
     *,
     path: str,
@@ -51,9 +72,13 @@ def file_ingest(
     chunk_size: int = 5000,
     progress: Callable[[int], None] | None = None,
     max_errors: int = 10,
+    workers: int = 1,
 ) -> FileSummary:
-    """Stream `path` in chunks through the exactly-once write path. `progress(n_bytes)` is called per line."""
-    from ingestion.services import events, interactions, orders
+    """Stream `path` in chunks through the exactly-once write path. `progress(n_bytes)` is called per line.
+
+    `workers` > 1 ingests chunks in that many processes (PostgreSQL, outside a transaction;
+    elsewhere the file is ingested here, chunk after chunk).
+    """
     from ingestion.services.common import source_clean
 
     source = source_clean(source)
@@ -61,24 +86,25 @@ def file_ingest(
         raise FileFormatError(f"Unknown format {fmt!r} or kind {kind!r}.")
     if fmt in ("csv", "cdnow", "shopify") and kind != "orders":
         raise FileFormatError(f"The {fmt} format holds orders only.")
-    ingest = {
-        "orders": orders.orders_ingest,
-        "interactions": interactions.interactions_ingest,
-        "events": events.events_ingest,
-    }[kind]
     batch = IngestionBatch.objects.create(source=source, kind=kind, via="file")
     summary = FileSummary(batch_id=batch.pk)
+    # JSON lines are parsed where they are ingested; the other readers keep state across the
+    # file (ids derived from repeated rows), so they run here.
+    raw = fmt == "jsonl"
+    job = partial(_chunk_ingest, kind, source, raw, max_errors)
     offset = 0
     with open(path, "rb") as fh:
-        for chunk in _chunks(READERS[fmt](_lines(fh, progress)), chunk_size):
-            result = ingest(source=source, records=chunk, via="file", audit=False)
+        lines = _lines(fh, progress)
+        chunks = _chunks(lines if raw else READERS[fmt](lines), chunk_size)
+        results = _parallel(job, chunks, workers) if _parallel_ok(workers) else map(job, chunks)
+        for result in results:
             summary.accepted += result.accepted
             summary.duplicates += result.duplicates
             summary.updated += result.updated
-            summary.rejected += len(result.rejected)
-            for err in result.rejected[: max(0, max_errors - len(summary.errors))]:
-                summary.errors.append((offset + err.index + 1, err.external_id, err.errors))
-            offset += len(chunk)
+            summary.rejected += result.rejected
+            for index, external_id, errors in result.errors[: max(0, max_errors - len(summary.errors))]:
+                summary.errors.append((offset + index + 1, external_id, errors))
+            offset += result.records
     IngestionBatch.objects.filter(pk=batch.pk).update(
         accepted=summary.accepted,
         duplicates=summary.duplicates,
@@ -87,6 +113,64 @@ def file_ingest(
         finished_at=timezone.now(),
     )
     return summary
+
+
+def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
+    from ingestion.services import events, interactions, orders
+
+    ingest = {
+        "orders": orders.orders_ingest,
+        "interactions": interactions.interactions_ingest,
+        "events": events.events_ingest,
+    }[kind]
+    records = list(read_jsonl(chunk)) if raw else chunk
+    result = ingest(source=source, records=records, via="file", audit=False)
+    return _ChunkResult(
+        records=len(records),
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        updated=result.updated,
+        rejected=len(result.rejected),
+        errors=[(e.index, e.external_id, e.errors) for e in result.rejected[:max_errors]],
+    )
+
+
+def _parallel_ok(workers: int) -> bool:
+    from django.db import connection
+
+    from ingestion.services import _db
+
+    # SQLite runs one writer at a time; inside a transaction the caller expects the whole
+    # import to be part of it, which other processes' connections cannot be.
+    return workers > 1 and _db.on_postgres() and not connection.in_atomic_block
+
+
+def _parallel(job: Callable[[list], _ChunkResult], chunks: Iterable[list], workers: int):
+    """`map(job, chunks)` in `workers` forked processes, in order, with a bounded number of chunks
+    in flight (the file is never read far ahead of the writers)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # a forked worker must not share this process's connection
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(job, (chunk,)))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+        pool.close()  # let the workers finish (and close their connections) rather than kill them
+        pool.join()
+
+
+def _worker_init() -> None:
+    from multiprocessing.util import Finalize
+
+    from django.db import connections
+
+    Finalize(None, connections.close_all, exitpriority=10)  # a clean goodbye to PostgreSQL
 
 
 def _lines(fh: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:

@@ -73,22 +73,36 @@ def customers_resolve(
     email_map = {k: v[0] for k, v in emails.items()}
     if platform_map is None:
         platform_map = platform_customers({p for _, _, p in identities if p})
+    # A batch names each person many times (one record per order): link each distinct identity
+    # once, with the earliest and latest time it was seen. Linking the same identity again
+    # would find what the first link made, so the result is the same.
+    spans: dict[Identity, list] = {}
+    for ident, when in zip(identities, seen, strict=True):
+        span = spans.get(ident)
+        if span is None:
+            spans[ident] = [when, when]
+        elif when is not None:
+            if span[0] is None or when < span[0]:
+                span[0] = when
+            if span[1] is None or when > span[1]:
+                span[1] = when
     linker = _Linker(ref_map, email_map, platform_map)
-    tmp = [linker.link(cid, email, platform_pk) for cid, email, platform_pk in identities]
+    tmp = [linker.link(cid, email, platform_pk) for cid, email, platform_pk in spans]
     res = Resolution(customer_pks=[])
     for survivor, merged, evidence in linker.merges:
         customer_merge(survivor_pk=survivor, merged_pk=merged, reason="shared identity", evidence=evidence)
         res.merges.append((survivor, merged))
     roots = [linker.find(pk) for pk in tmp]
     seen_by: dict[int, tuple[datetime, datetime]] = {}
-    for pk, when in zip(roots, seen, strict=True):
-        if when is not None:
+    for pk, (first, last) in zip(roots, spans.values(), strict=True):
+        if first is not None:
             lo_hi = seen_by.get(pk)
-            seen_by[pk] = (when, when) if lo_hi is None else (min(lo_hi[0], when), max(lo_hi[1], when))
+            seen_by[pk] = (first, last) if lo_hi is None else (min(lo_hi[0], first), max(lo_hi[1], last))
     real = _create_placeholders(linker, seen_by)
     res.created = set(real.values())
     _insert_refs(source, linker, real)
-    res.customer_pks = [real.get(pk, pk) for pk in roots]
+    by_identity = {ident: real.get(pk, pk) for ident, pk in zip(spans, roots, strict=True)}
+    res.customer_pks = [by_identity[ident] for ident in identities]
     _seen_update({pk: v for pk, v in seen_by.items() if pk > 0})
     if linker.email_fill:
         _email_fill({linker.find(pk): e for pk, e in linker.email_fill.items() if linker.find(pk) > 0})

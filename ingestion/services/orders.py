@@ -11,7 +11,8 @@ from ingestion.services import _db
 from ingestion.services.pipeline import Kind, ingest
 from ingestion.services.validation import order_clean
 
-_ORDER_FIELDS = (
+# Columns written per order after source, external_id and customer_id (also used by bench/ingest.py).
+ORDER_FIELDS = (
     "placed_at",
     "currency",
     "total",
@@ -23,10 +24,9 @@ _ORDER_FIELDS = (
     "cancelled_at",
     "channel",
     "source_updated_at",
-    "ingested_at",
-    "updated_at",
 )
-_LINE_FIELDS = ("order_id", "sku", "product_id", "title", "category", "quantity", "unit_price", "discount")
+ORDER_STAMP_FIELDS = ("ingested_at", "updated_at")  # the batch's time
+LINE_FIELDS = ("order_id", "sku", "product_id", "title", "category", "quantity", "unit_price", "discount")
 
 
 def _order_row(r: dict, now: datetime) -> tuple:
@@ -42,14 +42,12 @@ def _order_row(r: dict, now: datetime) -> tuple:
         r["cancelled_at"],
         r["channel"],
         r["updated_at"],
-        now,
-        now,
     )
 
 
 def _lines_insert(order_ids: list[int], records: list[dict]) -> None:
     rows = [(oid, *line) for oid, r in zip(order_ids, records, strict=True) for line in r["lines"]]
-    _db.insert_rows(OrderLine, _LINE_FIELDS, rows, return_ids=False)
+    _db.insert_rows(OrderLine, LINE_FIELDS, rows, return_ids=False)
 
 
 def _lines_replace(order_ids: list[int], records: list[dict]) -> None:
@@ -65,9 +63,10 @@ ORDERS = Kind(
     cleaner=order_clean,
     time_field="placed_at",
     versioned=True,
-    insert_fields=_ORDER_FIELDS,
+    insert_fields=ORDER_FIELDS,
     row=_order_row,
-    update_fields=tuple(f for f in _ORDER_FIELDS if f != "ingested_at"),
+    update_fields=(*ORDER_FIELDS, "updated_at"),
+    stamp_fields=ORDER_STAMP_FIELDS,
     after_insert=_lines_insert,
     after_update=_lines_replace,
 )

@@ -7,7 +7,8 @@ validate the rest, fold duplicates inside the batch (the newest `updated_at`
 wins, ties keep the first), then resolve identities and write only what is
 new (bulk insert / COPY) or newer (bulk update). A re-sent batch costs one
 look-up and writes nothing. The unique constraints are the last guard: a conflict with a
-concurrent writer rolls the batch back and it is classified again.
+concurrent writer (or a deadlock with one) rolls the batch back and it is classified again,
+that time alone: see `_db.writers_lock`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from ingestion.interface import RecordError
@@ -40,6 +41,7 @@ class Kind:
     insert_fields: tuple[str, ...]  # columns after source, key and customer_id
     row: Callable[[dict, datetime], tuple]  # values for insert_fields
     update_fields: tuple[str, ...] = ()  # attnames rewritten on a newer version
+    stamp_fields: tuple[str, ...] = ()  # columns set to the batch's time (after insert_fields)
     after_insert: Callable[[list[int], list[dict]], None] | None = None
     after_update: Callable[[list[int], list[dict]], None] | None = None
 
@@ -61,10 +63,12 @@ def ingest(kind: Kind, *, source: str, records: Sequence[Any], via: str = "api",
     for attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
+                # Writers run side by side; a batch that lost a race runs again with no other.
+                _db.writers_lock(exclusive=attempt > 0)
                 counts, changed = _write(kind, source, records, cleaned)
             break
-        except IntegrityError:  # a concurrent writer got there first: classify again
-            if attempt == _ATTEMPTS - 1:
+        except (IntegrityError, OperationalError) as exc:  # a concurrent writer got there first
+            if attempt == _ATTEMPTS - 1 or not _db.is_conflict(exc):
                 raise
     result = IngestResult(
         accepted=counts.accepted,
@@ -118,7 +122,8 @@ def _write(
             if kind.versioned and _newer(rec["updated_at"], prev["updated_at"]):
                 latest[key] = rec
     platform_map = identity.platform_customers({r["platform_customer_id"] for r in latest.values()} - {None})
-    for key in [k for k, r in latest.items() if r["platform_customer_id"] not in (None, *platform_map)]:
+    known_platform = {None, *platform_map}
+    for key in [k for k, r in latest.items() if r["platform_customer_id"] not in known_platform]:
         del latest[key]
         counts.rejected.append(
             RecordError(
@@ -155,8 +160,13 @@ def _insert(kind: Kind, source: str, new: list[dict], pks: list[int]) -> None:
         return
     now = timezone.now()
     row = kind.row
-    rows = [(source, r["external_id"], pk, *row(r, now)) for r, pk in zip(new, pks, strict=True)]
-    ids = _db.insert_rows(kind.model, ("source", kind.key_column, "customer_id", *kind.insert_fields), rows)
+    rows = [(r["external_id"], pk, *row(r, now)) for r, pk in zip(new, pks, strict=True)]
+    ids = _db.insert_rows(
+        kind.model,
+        (kind.key_column, "customer_id", *kind.insert_fields),
+        rows,
+        constants={"source": source, **dict.fromkeys(kind.stamp_fields, now)},
+    )
     if kind.after_insert is not None:
         kind.after_insert(ids, new)
 
@@ -166,6 +176,7 @@ def _update(kind: Kind, upd: list[tuple[int, int, dict]], pks: list[int]) -> Non
     objs = []
     for (row_id, _, rec), pk in zip(upd, pks, strict=True):
         values = dict(zip(kind.insert_fields, kind.row(rec, now), strict=True))
+        values.update(dict.fromkeys(kind.stamp_fields, now))
         obj = kind.model(pk=row_id, customer_id=pk, **{f: values[f] for f in kind.update_fields})
         objs.append(obj)
     kind.model.objects.bulk_update(objs, ["customer_id", *kind.update_fields], batch_size=500)

@@ -1,4 +1,5 @@
-"""python manage.py ingest_file PATH --source NAME --format {csv,jsonl,shopify,cdnow} [--kind ...]"""
+"""python manage.py ingest_file PATH --source NAME --format {csv,jsonl,shopify,cdnow} [--kind ...]
+[--workers N]"""
 
 import os
 
@@ -18,8 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--kind", default="orders", choices=KINDS)
         parser.add_argument("--chunk-size", type=int, default=5000)
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(os.cpu_count() or 1, 4),
+            help="Processes ingesting chunks side by side on PostgreSQL (default: the CPU count, "
+            "at most 4; SQLite always uses one).",
+        )
 
-    def handle(self, *args, path, source, format, kind, chunk_size, no_progress, **options):
+    def handle(self, *args, path, source, format, kind, chunk_size, no_progress, workers, **options):
         from tqdm import tqdm
 
         fmt = format
@@ -28,6 +36,8 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         if not 1 <= chunk_size <= 100_000:
             raise CommandError("--chunk-size must be between 1 and 100000.")
+        if not 1 <= workers <= 64:
+            raise CommandError("--workers must be between 1 and 64.")
         bar = tqdm(
             total=os.path.getsize(path),
             unit="B",
@@ -39,7 +49,13 @@ class Command(BaseCommand):
         )
         try:
             summary = file_ingest(
-                path=path, source=source, fmt=fmt, kind=kind, chunk_size=chunk_size, progress=bar.update
+                path=path,
+                source=source,
+                fmt=fmt,
+                kind=kind,
+                chunk_size=chunk_size,
+                progress=bar.update,
+                workers=workers,
             )
         except (FileFormatError, IngestionError) as exc:
             raise CommandError(str(exc)) from exc

@@ -1,7 +1,7 @@
-"""Record validation: plain per-record dict checks, no database access.
+"""Field checks shared by every kind of record: identity, text, money, times, keys.
 
-Each `*_clean(record)` returns `(clean, errors)`: a normalised dict ready to
-store, or field errors. A record with any error is never stored.
+`Checker` collects every field error of a record; `money_fast`, `parse_time` and
+`record_key` read the common valid forms cheaply for the fast paths.
 """
 
 from __future__ import annotations
@@ -13,14 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ingestion.models import OrderStatus
-
 # REFERENCE.md "Identity rules": values that never link two records.
 _BLOCKED_IDS = frozenset({"null", "none", "nil", "nan", "anonymous", "undefined", "unknown", "n/a"})
-_BLOCKED_RE = re.compile(r"^[0-]*$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-_STATUSES = frozenset(OrderStatus.values)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MONEY_LIMIT = Decimal("1000000000000")  # 14 digits, 2 of them decimal places
 _CENT = Decimal("0.01")
 _MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
@@ -34,50 +29,27 @@ _REQUIRED = "This field is required."
 def identity_blocked(value: str) -> bool:
     """True for identity values that must never link records ('', '0', '-1', 'null', ...)."""
     v = value.strip().lower()
-    return v in _BLOCKED_IDS or v == "-1" or _BLOCKED_RE.match(v) is not None
+    return v in _BLOCKED_IDS or v == "-1" or not v.strip("0-")  # only zeros and dashes
 
 
-_BAD = object()
+BAD = object()
 _MONEY_RE = re.compile(r"\d{1,12}(?:\.\d{0,2})?")
-_LINE_TEXT = (("sku", 128), ("product_id", 128), ("title", 255), ("category", 128))
-_ZERO = Decimal("0.00")
+ZERO = Decimal("0.00")
 
 
-def _money_fast(v: Any) -> Any:
-    """A money value in one of its common valid forms, as is (the database rounds to cents), else _BAD."""
+def money_fast(v: Any) -> Any:
+    """A money value in one of its common valid forms, as is (the database rounds to cents), else BAD."""
     t = type(v)
     if t is float:
-        return v if 0.0 <= v < 1e12 else _BAD  # NaN and infinities fail the comparison
+        return v if 0.0 <= v < 1e12 else BAD  # NaN and infinities fail the comparison
     if t is int:
-        return v if 0 <= v < 1_000_000_000_000 else _BAD
+        return v if 0 <= v < 1_000_000_000_000 else BAD
     if t is str and _MONEY_RE.fullmatch(v):
         return v
-    return _BAD
+    return BAD
 
 
-def _line_fast(line: dict) -> tuple | None:
-    """An order line with plain valid values, without building a checker; None to check it fully."""
-    out: list[Any] = []
-    for name, max_length in _LINE_TEXT:
-        v = line.get(name)
-        if v is None:
-            out.append("")
-        elif type(v) is str and len(v) <= max_length and "\x00" not in v:
-            out.append(v)
-        else:
-            return None
-    qty = line.get("quantity", 1)
-    if type(qty) is not int or not 0 <= qty <= 1_000_000:
-        return None
-    price, discount = line.get("unit_price"), line.get("discount")
-    price = _ZERO if price is None else _money_fast(price)
-    discount = _ZERO if discount is None else _money_fast(discount)
-    if price is _BAD or discount is _BAD:
-        return None
-    return (*out, qty, price, discount)
-
-
-class _Checker:
+class Checker:
     """Collects field errors for one record."""
 
     __slots__ = ("errors", "record")
@@ -110,8 +82,8 @@ class _Checker:
 
     def money(self, name: str, *, required: bool = False, value: Any = None, default: Any = None) -> Any:
         v = self.record.get(name) if value is None else value
-        fast = _money_fast(v)
-        if fast is not _BAD:
+        fast = money_fast(v)
+        if fast is not BAD:
             return fast
         if v is None or v == "":
             if required:
@@ -208,7 +180,7 @@ class _Checker:
             email = email.strip().lower()
             if identity_blocked(email):
                 email = None
-            elif not _EMAIL_RE.match(email):
+            elif not EMAIL_RE.match(email):
                 self.add("email", "Enter a valid email address.")
                 email = None
         platform_pk = self._platform_pk()
@@ -249,7 +221,11 @@ def parse_time(v: Any) -> datetime | None:
         dt = v
     else:
         return None
-    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    tz = dt.tzinfo
+    if tz is None:
+        dt = dt.replace(tzinfo=UTC)
+    elif tz is not UTC:
+        dt = dt.astimezone(UTC)
     return dt if _MIN_TIME <= dt < _MAX_TIME else None
 
 
@@ -275,129 +251,7 @@ def record_key(record: Any, id_key: str, versioned: bool) -> tuple[str | None, d
     return key, version, version is not None
 
 
-def _not_a_dict(record: Any) -> dict[str, list[str]] | None:
+def not_a_dict(record: Any) -> dict[str, list[str]] | None:
     if not isinstance(record, dict):
         return {"non_field_errors": ["Each record must be an object."]}
     return None
-
-
-def _order_lines(c: _Checker) -> tuple[list[tuple], int]:
-    raw = c.record.get("lines")
-    if raw is None:
-        return [], 0
-    if not isinstance(raw, list):
-        c.add("lines", "Must be a list.")
-        return [], 0
-    if len(raw) > MAX_LINES:
-        c.add("lines", f"At most {MAX_LINES} lines.")
-        return [], 0
-    lines, items = [], 0
-    for i, line in enumerate(raw):
-        if not isinstance(line, dict):
-            c.add(f"lines[{i}]", "Must be an object.")
-            continue
-        row = _line_fast(line)
-        if row is not None:
-            lines.append(row)
-            items += row[4]
-            continue
-        lc = _Checker(line)
-        qty = lc.integer("quantity", line.get("quantity"), 0, 1_000_000, 1)
-        row = (
-            lc.text("sku", 128),
-            lc.text("product_id", 128),
-            lc.text("title", 255),
-            lc.text("category", 128),
-            qty,
-            lc.money("unit_price", default=Decimal("0.00")),
-            lc.money("discount", default=Decimal("0.00")),
-        )
-        for field, msgs in lc.errors.items():
-            c.errors.setdefault(f"lines[{i}].{field}", []).extend(msgs)
-        lines.append(row)
-        items += qty
-    return lines, items
-
-
-def order_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
-    if (bad := _not_a_dict(record)) is not None:
-        return None, bad
-    c = _Checker(record)
-    external_id = c.text("external_id", 255, required=True)
-    cid, email, platform_pk = c.identity()
-    currency = record.get("currency") or "USD"
-    if not isinstance(currency, str) or not _CURRENCY_RE.match(currency.upper()):
-        c.add("currency", "Must be a 3-letter ISO 4217 code.")
-    lines, item_count = _order_lines(c)
-    clean = {
-        "external_id": external_id,
-        "customer_id": cid,
-        "email": email,
-        "platform_customer_id": platform_pk,
-        "placed_at": c.when("placed_at", required=True),
-        "currency": currency.upper() if isinstance(currency, str) else "USD",
-        "total": c.money("total", required=True),
-        "subtotal": c.money("subtotal"),
-        "discount_total": c.money("discount_total", default=Decimal("0.00")),
-        "refunded_total": c.money("refunded_total", default=Decimal("0.00")),
-        "status": c.choice("status", _STATUSES, OrderStatus.PLACED),
-        "cancelled_at": c.when("cancelled_at"),
-        "channel": c.text("channel", 64),
-        "updated_at": c.when("updated_at"),
-        "lines": lines,
-        "item_count": item_count if lines else c.integer("item_count", record.get("item_count"), 0, 10**9, 0),
-    }
-    return (None, c.errors) if c.errors else (clean, c.errors)
-
-
-def interaction_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
-    if (bad := _not_a_dict(record)) is not None:
-        return None, bad
-    c = _Checker(record)
-    cid, email, platform_pk = c.identity()
-    clean = {
-        "external_id": c.text("external_id", 255, required=True),
-        "customer_id": cid,
-        "email": email,
-        "platform_customer_id": platform_pk,
-        "occurred_at": c.when("occurred_at", required=True),
-        "channel": c.text("channel", 32),
-        "kind": c.text("kind", 32, required=True),
-        "status": c.text("status", 32),
-        "priority": c.text("priority", 16),
-        "metadata": c.json_dict("metadata", MAX_METADATA_BYTES),
-        "updated_at": c.when("updated_at"),
-    }
-    return (None, c.errors) if c.errors else (clean, c.errors)
-
-
-def event_clean(record: Any) -> tuple[dict | None, dict[str, list[str]]]:
-    if (bad := _not_a_dict(record)) is not None:
-        return None, bad
-    c = _Checker(record)
-    cid, email, platform_pk = c.identity()
-    clean = {
-        "external_id": c.text("message_id", 255, required=True),
-        "customer_id": cid,
-        "email": email,
-        "platform_customer_id": platform_pk,
-        "name": c.text("name", 128, required=True),
-        "occurred_at": c.when("occurred_at", required=True),
-        "properties": c.json_dict("properties", MAX_PROPERTIES_BYTES),
-    }
-    return (None, c.errors) if c.errors else (clean, c.errors)
-
-
-def customer_clean(data: Any) -> tuple[dict | None, dict[str, list[str]]]:
-    if (bad := _not_a_dict(data)) is not None:
-        return None, bad
-    c = _Checker(data)
-    cid, email, platform_pk = c.identity()
-    clean = {
-        "customer_id": cid,
-        "email": email,
-        "platform_customer_id": platform_pk,
-        "name": c.text("name", 200),
-        "phone": c.text("phone", 40),
-    }
-    return (None, c.errors) if c.errors else (clean, c.errors)

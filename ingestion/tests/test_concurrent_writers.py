@@ -1,0 +1,110 @@
+"""Writers side by side stay exactly-once: parallel file imports on PostgreSQL, and the retry
+protocol of a batch that lost a race (both backends)."""
+
+import json
+import multiprocessing
+import random
+
+import pytest
+from django.db import OperationalError, connection, connections
+
+from ingestion.models import Customer, ExternalRef, Order, OrderLine
+from ingestion.services import _db, orders, pipeline
+from ingestion.services.files import file_ingest
+from ingestion.synthetic import iter_orders
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite runs one writer at a time and its in-memory test database "
+    "is private to one connection",
+)
+
+
+def _base_orders() -> list[dict]:
+    records = [dict(r) for _, r in zip(range(1200), iter_orders(customers=200, seed=7), strict=False)]
+    random.Random(7).shuffle(records)  # every chunk names many customers, as exports sorted by time do
+    return records
+
+
+def _write(path, records) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _import(path, start, results) -> None:
+    start.wait(timeout=30)
+    summary = file_ingest(path=str(path), source="race", fmt="jsonl", chunk_size=100, workers=2)
+    results.put((path.name, summary.accepted, summary.duplicates, summary.updated, summary.rejected))
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_imports_of_overlapping_files_store_every_order_once(tmp_path):
+    base = _base_orders()
+    shared, only_a, only_b = base[:400], base[400:800], base[800:]
+    newer = [{**r, "total": 1.0, "updated_at": "2030-01-01T00:00:00Z"} for r in shared[:200]]
+    older = [{**r, "total": 2.0, "updated_at": "2000-01-01T00:00:00Z"} for r in shared[200:]]
+    _write(tmp_path / "a.jsonl", shared + only_a)  # both files start with the shared orders
+    _write(tmp_path / "b.jsonl", newer + older + only_b)
+
+    connections.close_all()  # the forked importers open their own connections
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_import, args=(tmp_path / n, start, results)) for n in ("a.jsonl", "b.jsonl")]
+    for p in procs:
+        p.start()
+    start.set()
+    summaries = {}
+    for _ in procs:
+        name, *counts = results.get(timeout=120)
+        summaries[name] = counts
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+
+    accepted = sum(s[0] for s in summaries.values())
+    assert accepted == len(base) == Order.objects.count()
+    assert all(sum(s) == 800 for s in summaries.values())
+    assert sum(s[1] + s[2] for s in summaries.values()) == len(shared)  # duplicates + updates
+    assert not any(s[3] for s in summaries.values())
+    totals = dict(Order.objects.values_list("external_id", "total"))
+    assert {float(totals[r["external_id"]]) for r in newer} == {1.0}  # the newer version won
+    assert all(float(totals[r["external_id"]]) == float(r["total"]) for r in shared[200:])  # older lost
+    assert OrderLine.objects.count() == sum(len(r["lines"]) for r in base)
+    people = {r["customer_id"] for r in base}
+    assert Customer.objects.count() == len(people)  # no customer created twice (none merged)
+    assert ExternalRef.objects.filter(source="race").count() == len(people)
+    assert ExternalRef.objects.filter(source="email").count() == len({r["email"] for r in base})
+
+
+@pytest.mark.django_db
+def test_a_batch_that_lost_a_race_runs_again_alone(monkeypatch):
+    """A deadlock (or unique conflict) with another writer rolls the batch back; its next attempt
+    takes the writers' lock exclusively, so it waits for the batches in flight and sees their rows."""
+    locks, real_write = [], pipeline._write
+
+    def deadlock_once(*args):
+        if len(locks) == 1:
+            cause = type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})()
+            raise OperationalError("deadlock detected") from cause
+        return real_write(*args)
+
+    monkeypatch.setattr(_db, "writers_lock", lambda *, exclusive: locks.append(exclusive))
+    monkeypatch.setattr(pipeline, "_write", deadlock_once)
+    records = [dict(r) for _, r in zip(range(5), iter_orders(customers=20, seed=1), strict=False)]
+    assert orders.orders_ingest(source="race", records=records).accepted == len(records) == 5
+    assert locks == [False, True]
+    assert Order.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_other_database_errors_are_not_retried(monkeypatch):
+    calls = []
+
+    def broken(*args):
+        calls.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline, "_write", broken)
+    with pytest.raises(OperationalError):
+        orders.orders_ingest(source="race", records=[{"external_id": "x"}])
+    assert len(calls) == 1
