@@ -3,9 +3,11 @@ and GET /api/intelligence/customers/<id> throughput vs a trivial DRF endpoint.
 
     BENCH_CUSTOMERS=100000 python -m bench.intelligence      (default 100,000; ~10 orders each)
 
-Runs on PostgreSQL (DATABASE_URL when it is PostgreSQL, else the bench's own database).
-Data is generated once under the source "bench-intel" (generate_shop) and reused.
-Prints figures; asserts nothing.
+Runs on PostgreSQL: DATABASE_URL when it is PostgreSQL, else a database of its own
+(`<bench database>_intelligence`, created when missing and never dropped). The shop is
+generated once under the source "bench-intel" (generate_shop, seed 7) and reused by
+later runs; a larger BENCH_CUSTOMERS only adds the missing customers.
+Prints figures (and the machine's load average, since other work skews them); asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,28 @@ import time
 from bench import common
 
 SOURCE = "bench-intel"
+SEED = "7"
+
+
+def _database_url() -> str:
+    """DATABASE_URL when it is PostgreSQL; else the bench database's `_intelligence` sibling,
+    created when missing and kept, so the generated shop is reused across runs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    url, owned = common.bench_database_url()
+    if not owned:
+        return url
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_intelligence"
+    url = urlunsplit((*parts[:2], "/" + name, *parts[3:]))
+    admin = urlunsplit((*urlsplit(common.libpq_url(url))[:2], "/postgres", parts.query, ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return url
 
 
 def _ensure_data(customers: int) -> int:
@@ -27,75 +51,65 @@ def _ensure_data(customers: int) -> int:
 
     have = len(ingestion.customer_ids())
     if have < customers:
-        print(f"generating a shop of {customers - have:,} customers ...", flush=True)
+        # Same seed, same customers: the ones already stored come back as duplicates.
+        print(f"generating a shop of {customers:,} customers ({have:,} already stored) ...", flush=True)
         with common.timed() as t:
-            call_command(
-                "generate_shop", "--customers", str(customers - have), "--seed", "7", "--source", SOURCE
-            )
+            call_command("generate_shop", "--customers", str(customers), "--seed", SEED, "--source", SOURCE)
         print(f"  generated in {t.seconds:.0f} s", flush=True)
+    else:
+        print(f"reusing the stored shop ({have:,} customers)", flush=True)
     return len(ingestion.customer_ids())
 
 
 def _copy_floor() -> tuple[float, float, int]:
-    """Seconds to read every order into pandas via COPY, and to COPY one result row per customer back."""
-    import numpy as np
+    """Seconds to read every order into pandas via COPY, and to COPY the scored rows back.
+
+    The write is of the real results (each stored row's own values, taken as COPY text
+    beforehand, untimed) into a temporary table shaped like the real one but without its
+    indexes or WAL: the least any scoring could spend writing the same rows.
+    """
     from django.db import connection
 
     from ingestion import interface as ingestion
     from intelligence.models import CustomerIntelligence
 
     with common.timed() as read:
-        orders = ingestion.orders_frame()
-    ids = orders["customer_id"].unique()
+        ingestion.orders_frame()
     table = CustomerIntelligence._meta.db_table
-    sample = CustomerIntelligence.objects.first()
-    features = sample.features if sample else {}
-    axes = sample.axes if sample else {}
-    import json
-
-    features_text, axes_text = json.dumps(features), json.dumps(axes)
-    factors_text = json.dumps(sample.top_factors if sample else [])
-    rng = np.random.default_rng(0)
-    values = rng.random(len(ids))
+    columns = ", ".join(f.column for f in CustomerIntelligence._meta.concrete_fields)
+    out = io.BytesIO()
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE bench_floor (LIKE {table} INCLUDING DEFAULTS)")
         raw = cursor.connection  # psycopg 3
-        with common.timed() as write:
-            with raw.cursor() as cur:
-                cols = "id, customer_id, as_of, horizon_days, computed_at, churn_probability, predicted_ltv, "
-                cols += "features, axes, top_factors, recommendations, risk_band, order_count, total_spent, "
-                cols += "has_open_support_interaction, stale, churn_model, ltv_model, churn_confidence, "
-                cols += "ltv_confidence, archetype, archetype_key"
-                with cur.copy(f"COPY bench_floor ({cols}) FROM STDIN") as copy:
-                    for i, (cid, v) in enumerate(zip(ids, values.tolist(), strict=True)):
-                        copy.write_row(
-                            (
-                                i + 1,
-                                cid,
-                                "2026-01-01",
-                                365,
-                                "2026-01-01T00:00:00Z",
-                                v,
-                                v * 100,
-                                features_text,
-                                axes_text,
-                                factors_text,
-                                "[]",
-                                "low",
-                                3,
-                                100.0,
-                                False,
-                                False,
-                                "lightgbm",
-                                "lightgbm",
-                                "high",
-                                "high",
-                                "Archetype",
-                                "arch",
-                            )
-                        )
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) TO STDOUT") as copy:
+            for block in copy:
+                out.write(block)
+        # COPY text escapes newlines inside values, so one line is one row.
+        rows = out.getvalue().split(b"\n")[:-1]
+        cursor.execute(f"CREATE TEMP TABLE bench_floor (LIKE {table} INCLUDING DEFAULTS)")
+        with (
+            common.timed() as write,
+            raw.cursor() as cur,
+            cur.copy(f"COPY bench_floor ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write(row + b"\n")
         cursor.execute("DROP TABLE bench_floor")
-    return read.seconds, write.seconds, len(ids)
+    return read.seconds, write.seconds, len(rows)
+
+
+def _vacuum() -> None:
+    """Clear the dead rows that earlier runs' full re-scoring left (untimed). Production runs
+    autovacuum; a development server may not (`SHOW autovacuum`), and then every run would
+    upsert into a table bloated by all the runs before it."""
+    from django.db import connection
+
+    from intelligence.models import CustomerIntelligence
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        setting = cursor.fetchone()[0]
+        cursor.execute(f"VACUUM ANALYZE {CustomerIntelligence._meta.db_table}")
+    print(f"vacuumed the intelligence table before scoring (autovacuum is {setting} here)")
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -163,10 +177,8 @@ def _throughput(ids: list[str], requests: int) -> tuple[float, float]:
 
 
 def main() -> int:
-    url, owned = common.bench_database_url()
-    if owned:
-        common.database_recreate(url)
-    common.django_setup(url)
+    print(f"machine: {common.load_text()}", flush=True)
+    common.django_setup(_database_url())
     from django.conf import settings
     from django.core.management import call_command
 
@@ -180,10 +192,15 @@ def main() -> int:
 
     with common.timed() as t_train:
         version = training.models_train()
-    print(f"training: {t_train.seconds:.1f} s ({version.label}, as of {version.as_of}, ", end="")
+    print(f"training: {t_train.seconds:.1f} s, CPU {t_train.cpu:.1f} s ", end="")
+    print(f"({version.label}, as of {version.as_of}, ", end="")
     print(f"horizon {version.horizon_days} days)")
+    _vacuum()
+    marks = {}
     with common.timed() as t_score:
-        scored = scoring.customers_score_all()
+        scored = scoring.customers_score_all(
+            progress=lambda step, *_: marks.setdefault(step, time.perf_counter())
+        )
     read_s, write_s, floor_rows = _copy_floor()
     floor = read_s + write_s
     ratio = t_score.seconds / floor if floor else float("inf")
@@ -192,6 +209,11 @@ def main() -> int:
         f"(COPY read {read_s:.1f} s + COPY write {write_s:.1f} s of {floor_rows:,} rows) "
         f"-> {ratio:.2f}x floor "
         f"(target <= 3x: {'met' if ratio <= 3 else 'NOT met'})"
+    )
+    steps = [(a, marks[b] - marks[a]) for a, b in (("load", "score"), ("score", "write"), ("write", "done"))]
+    print(
+        f"  scoring CPU {t_score.cpu:.1f} s (this process; the database's share is not in it); steps: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps)
     )
     ids = list(CustomerIntelligence.objects.order_by("?").values_list("customer_id", flat=True)[:200])
     random.shuffle(ids)
@@ -204,6 +226,7 @@ def main() -> int:
         f"(target >= 0.5x: {'met' if detail / ping >= 0.5 else 'NOT met'})"
     )
     call_command("evaluate_models", stdout=io.StringIO())
+    print(f"machine at the end: {common.load_text()}")
     return 0
 
 

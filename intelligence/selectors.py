@@ -186,7 +186,7 @@ _METRIC_SOURCES = {
     "roc_auc": ("churn", ("roc_auc",)),
     "pr_auc": ("churn", ("pr_auc",)),
     "brier": ("churn", ("brier",)),
-    "spearman": ("ltv", ("spearman", "spearman_buyers")),
+    "spearman": ("ltv", ("spend_spearman", "spearman", "spearman_buyers")),
     "top_decile_capture": ("ltv", ("top_decile_capture",)),
     "mae": ("ltv", ("mae", "mae_buyers")),
 }

@@ -18,7 +18,7 @@ training.train_all(orders, lines, interactions, events, *, as_of, horizon_days,
     Picklable. .plan (label window, cutoffs; label_days < horizon_days when the
     history is short and answers are carried to the horizon with BG/NBD),
     .segmentation, .churn, .ltv, .metrics (dict per kind:
-    roc_auc, pr_auc, brier, spearman, top_decile_capture, mae, ...),
+    roc_auc, pr_auc, brier, spend_spearman, top_decile_capture, mae, ...),
     .params (dict per kind), .training_window (start, end dates),
     .archetypes (list of dicts: archetype_id, name, centroid, size).
     .params also holds "bgnbd" and "gamma_gamma" (population BTYD parameters,

@@ -5,9 +5,15 @@ the BG/NBD log-odds, fitted on the cutoff panel, is the starting margin; a Light
 classifier learns a correction from age-invariant features ("no order in the label
 window"; time-split validation on the newest cutoff picks the number of trees and
 gives the metrics). A Platt map fitted on out-of-fold scores calibrates it (monotone,
-so the ranking is kept), and when the label window is shorter than the horizon the
-calibrated answer is carried to the horizon with proportional hazards around the
-BG/NBD curve: P(none in H) = P(none in L) ** (log P_bg(none in H) / log P_bg(none in L)).
+so the ranking is kept).
+
+When the label window L is shorter than the horizon H, the calibrated answer is carried
+with proportional hazards: P(none in H) = P(none in L) ** k. BG/NBD gives each customer
+an exponent k_i = log P_bg(none in H) / log P_bg(none in L); how far to trust those
+individual exponents over the population's typical one is an empirical question (BG/NBD
+is wrong about one-time buyers on some shops), so it is answered inside the training
+window: the cutoffs older than the newest have labels for windows longer than L, and
+the weight that predicts them best (out-of-fold log loss) is the one used.
 Too little data: the answer is BG/NBD's alone, and says so.
 """
 
@@ -18,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from intelligence.ml import evaluation
-from intelligence.ml.panel import HorizonCarry, WindowPlan
+from intelligence.ml import btyd, evaluation
+from intelligence.ml.panel import DEFAULT_BGNBD, HorizonCarry, WindowPlan, horizon_carry
 
 MIN_ROWS = 600
 MIN_CLASS_ROWS = 100
@@ -160,6 +166,62 @@ def grouped_folds(customer_ids: pd.Series, k: int = 3) -> np.ndarray:
     return (codes % np.uint64(k)).astype(int)
 
 
+def out_of_fold_margin(params: dict, X, y, prior, customer_ids: pd.Series, *, trees: int) -> np.ndarray:
+    """Raw scores of each row from a model that never saw that row's customer.
+
+    Customers are grouped into folds, so a customer's other cutoffs do not leak in.
+    """
+    import lightgbm as lgb
+
+    folds = grouped_folds(customer_ids)
+    margin = np.zeros(len(y))
+    for k in np.unique(folds):
+        held = folds == k
+        fold_model = lgb.train(
+            params, lgb.Dataset(X[~held], y[~held], init_score=prior[~held]), num_boost_round=trees
+        )
+        margin[held] = fold_model.predict(X[held], raw_score=True) + prior[held]
+    return margin
+
+
+# Weight of each customer's own BG/NBD carry exponent against the population's typical
+# one (in log space): 1 = BG/NBD's individual dynamics, 0 = one exponent for everyone
+# (which keeps the window model's ranking). Chosen in training (carry_weight_select).
+CARRY_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+REFERENCE_CUSTOMERS = 1000
+
+
+@dataclass
+class CarryReference:
+    """BTYD histories of a fixed sample of the population, for its typical carry exponent.
+
+    Stored with the model, so the typical exponent (any horizon) does not depend on who
+    is being scored: one customer scores as they would among everyone.
+    """
+
+    params: btyd.BGNBDParams
+    summary: pd.DataFrame  # x, t_x, T
+
+    @classmethod
+    def from_summary(cls, summary: pd.DataFrame, params: btyd.BGNBDParams) -> CarryReference:
+        rows = summary.loc[summary["x"].notna(), ["x", "t_x", "T"]]
+        if len(rows) > REFERENCE_CUSTOMERS:
+            rows = rows.sample(REFERENCE_CUSTOMERS, random_state=SEED)
+        return cls(params=params, summary=rows.reset_index(drop=True))
+
+    def log_exponent(self, *, label_days: int, horizon_days: int) -> float:
+        """Mean log of the BG/NBD carry exponents over the reference customers."""
+        if self.summary.empty:
+            return float(np.log(max(horizon_days / label_days, 1.0)))
+        carry = horizon_carry(self.params, self.summary, label_days=label_days, horizon_days=horizon_days)
+        return float(np.mean(np.log(carry.hazard_ratio)))
+
+
+def carried_exponent(individual: np.ndarray, typical_log: float, weight: float) -> np.ndarray:
+    """Per-customer exponent: log k shrunk from the customer's own towards the typical one."""
+    return np.exp(weight * np.log(individual) + (1.0 - weight) * typical_log)
+
+
 @dataclass
 class ChurnModel:
     kind: str  # "lightgbm" | "bgnbd"
@@ -170,6 +232,11 @@ class ChurnModel:
     metrics: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
     linear: LinearPrior | None = None
+    carry_weight: float = 1.0
+    carry_reference: CarryReference | None = None
+    # Calibrated P(no order in the label window) on the validation rows (panel index),
+    # for the hurdle's validation metrics; train_all drops it before the model is stored.
+    validation: pd.Series | None = None
 
     def prior(self, frame: pd.DataFrame) -> np.ndarray:
         return self.linear.margin(frame) if self.linear is not None else churn_prior(frame)
@@ -192,7 +259,15 @@ class ChurnModel:
         p_window = self.predict_window(frame)
         if not self.plan.carried:
             return p_window
-        return np.clip(p_window**carry.hazard_ratio, 0.0, 1.0)
+        return np.clip(p_window ** self.carry_exponent(carry.hazard_ratio), 0.0, 1.0)
+
+    def carry_exponent(self, individual: np.ndarray) -> np.ndarray:
+        if self.carry_reference is None or self.carry_weight >= 1.0:
+            return individual
+        typical = self.carry_reference.log_exponent(
+            label_days=self.plan.label_days, horizon_days=self.plan.horizon_days
+        )
+        return carried_exponent(individual, typical, self.carry_weight)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-prediction SHAP values (log-odds of no order; > 0 raises churn risk)."""
@@ -247,41 +322,100 @@ def _sigmoid(margin: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-margin))
 
 
+def _log_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return -(y * np.log(p) + (1 - y) * np.log(1.0 - p))
+
+
+def btyd_history(frame: pd.DataFrame) -> pd.DataFrame:
+    """x, t_x, T (weeks) recovered from the day-granular features of a midnight cutoff."""
+    tenure = frame["tenure_days"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "x": frame["purchase_days"].to_numpy(float) - 1.0,
+            "t_x": (tenure - frame["days_since_last_order"].to_numpy(float)) / btyd.DAYS_PER_UNIT,
+            "T": (tenure - 1.0) / btyd.DAYS_PER_UNIT,  # to the last whole day before the cutoff
+        }
+    )
+
+
+def carry_weight_select(stacked: pd.DataFrame, p_window: np.ndarray, plan: WindowPlan) -> tuple[float, dict]:
+    """The carry weight that best predicts windows longer than the label window.
+
+    An older cutoff c whose label window reaches the newest cutoff's has the label "no
+    order in [c, newest + L)": no order in its own window nor in the newest one. Its
+    out-of-fold window answers are carried to that longer window with each weight and
+    scored by log loss. Weight 0 keeps the validated ranking of the window model, so a
+    weight that reorders customers by BG/NBD's dynamics must beat it by more than two
+    standard errors of the paired loss difference. Returns (weight, diagnostics).
+    """
+    if not plan.carried or len(plan.cutoffs) < 2:
+        return 1.0, {}
+    newest = stacked.loc[stacked["cutoff_index"] == 0].set_index("customer_id")["label_churn"]
+    losses: dict[float, list[np.ndarray]] = {w: [] for w in CARRY_WEIGHTS}
+    for index, cutoff in enumerate(plan.cutoffs[1:], start=1):
+        gap_days = (plan.cutoffs[0] - cutoff).days
+        if gap_days > plan.label_days:
+            break  # the two windows would leave days unobserved
+        rows = (stacked["cutoff_index"] == index).to_numpy()
+        part = stacked.loc[rows]
+        none_long = part["label_churn"].to_numpy() * newest.reindex(part["customer_id"]).fillna(1).to_numpy()
+        history = btyd_history(part)
+        params = btyd.bgnbd_fit(history) if len(history) >= 20 else DEFAULT_BGNBD
+        individual = horizon_carry(
+            params, history, label_days=plan.label_days, horizon_days=plan.label_days + gap_days
+        ).hazard_ratio
+        typical = float(np.mean(np.log(individual)))
+        # Only the carried part is scored: no order after the own window, given none in it.
+        quiet = part["label_churn"].to_numpy() == 1
+        for weight in CARRY_WEIGHTS:
+            rest = p_window[rows] ** (carried_exponent(individual, typical, weight) - 1.0)
+            losses[weight].append(_log_losses(none_long[quiet], rest[quiet]))
+    if not losses[0.0]:
+        return 1.0, {}
+    per_row = {w: np.concatenate(parts) for w, parts in losses.items()}
+    best = min(per_row, key=lambda w: per_row[w].mean())
+    gain = per_row[0.0] - per_row[best]
+    noise = 2.0 * gain.std() / np.sqrt(len(gain))
+    chosen = best if gain.mean() > noise else 0.0
+    return chosen, {
+        "carry_log_loss": {str(w): float(v.mean()) for w, v in per_row.items()},
+        "carry_validation_rows": len(gain),
+    }
+
+
 def churn_train(
-    panel: pd.DataFrame, *, plan: WindowPlan, threads: int | None = None, max_trees: int = 1000
+    stacked: pd.DataFrame, *, plan: WindowPlan, threads: int | None = None, max_trees: int = 1000
 ) -> ChurnModel:
     import lightgbm as lgb
 
-    y = panel["label_churn"].to_numpy() if len(panel) else np.array([])
-    if len(panel) < MIN_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_CLASS_ROWS:
-        return ChurnModel(
-            kind="bgnbd", plan=plan, params={"reason": "too little data for LightGBM", "rows": len(panel)}
-        )
-    features = feature_columns(panel)
-    X = panel[features]
-    linear = linear_prior_fit(panel, y)
-    prior = linear.margin(panel)
-    params = lgb_params(len(panel), objective="binary", threads=threads or default_threads(len(panel)))
-    train, valid, is_time_split = time_split(panel)
-    model_a, best = fit_early_stopped(params, X, y, prior, train, valid, max_trees=max_trees)
-    valid_p = _sigmoid(model_a.predict(X[valid], num_iteration=best, raw_score=True) + prior[valid])
+    y = stacked["label_churn"].to_numpy() if len(stacked) else np.array([])
+    if len(stacked) < MIN_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_CLASS_ROWS:
+        return _bgnbd_fallback(stacked, plan)
+    features = feature_columns(stacked)
+    X = stacked[features]
+    params = lgb_params(len(stacked), objective="binary", threads=threads or default_threads(len(stacked)))
+    train, valid, is_time_split = time_split(stacked)
+    valid_p, best = _validate(stacked, X, y, params, train, valid, max_trees=max_trees)
     metrics = evaluation.churn_metrics(y[valid], valid_p)
-    prior_metrics = evaluation.churn_metrics(y[valid], _sigmoid(churn_prior(panel)[valid]))
+    prior_metrics = evaluation.churn_metrics(y[valid], _sigmoid(churn_prior(stacked)[valid]))
     metrics["bgnbd_roc_auc"] = prior_metrics["roc_auc"]
     metrics["bgnbd_brier"] = prior_metrics["brier"]
-    metrics.update({"validation": "time_split" if is_time_split else "random_split", "rows": len(panel)})
-    # Calibration on out-of-fold scores (customers grouped so no customer is in both).
-    folds = grouped_folds(panel["customer_id"])
-    oof = np.zeros(len(panel))
-    for k in np.unique(folds):
-        held = folds == k
-        fold_model = lgb.train(
-            params, lgb.Dataset(X[~held], y[~held], init_score=prior[~held]), num_boost_round=best
-        )
-        oof[held] = _sigmoid(fold_model.predict(X[held], raw_score=True) + prior[held])
+    metrics.update(
+        {
+            "validation": "time_split" if is_time_split else "random_split",
+            "validation_window_days": plan.label_days,
+            "rows": len(stacked),
+        }
+    )
+    linear = linear_prior_fit(stacked, y)
+    prior = linear.margin(stacked)
+    oof = _sigmoid(out_of_fold_margin(params, X, y, prior, stacked["customer_id"], trees=best))
     calibrator = PlattCalibrator.fit(oof, y)
-    booster = lgb.train(params, lgb.Dataset(X, y, init_score=prior), num_boost_round=best)
     metrics["brier_calibrated_oof"] = float(np.mean((calibrator.predict(oof) - y) ** 2))
+    carry_weight, carry_metrics = carry_weight_select(stacked, calibrator.predict(oof), plan)
+    metrics.update(carry_metrics)
+    booster = lgb.train(params, lgb.Dataset(X, y, init_score=prior), num_boost_round=best)
     return ChurnModel(
         kind="lightgbm",
         plan=plan,
@@ -290,13 +424,50 @@ def churn_train(
         calibrator=calibrator,
         metrics=metrics,
         linear=linear,
+        carry_weight=carry_weight,
+        validation=pd.Series(valid_p, index=stacked.index[valid]),
         params={
             **params,
             "num_boost_round": best,
             "label_days": plan.label_days,
             "prior_mean": float(prior.mean()),
+            "carry_weight": carry_weight,
         },
     )
+
+
+def _bgnbd_fallback(stacked: pd.DataFrame, plan: WindowPlan) -> ChurnModel:
+    """BG/NBD alone; its metrics on the newest cutoff's window when there is one."""
+    model = ChurnModel(
+        kind="bgnbd", plan=plan, params={"reason": "too little data for LightGBM", "rows": len(stacked)}
+    )
+    if len(stacked):
+        newest = stacked.loc[stacked["cutoff_index"] == 0]
+        p_none = np.clip(newest["bg_p_none_window"].to_numpy(float), 0.0, 1.0)
+        model.metrics = {
+            **evaluation.churn_metrics(newest["label_churn"], p_none),
+            "validation": "newest_cutoff",  # nothing is fitted on the labels: no split needed
+            "validation_window_days": plan.label_days,
+            "rows": len(stacked),
+        }
+        model.validation = pd.Series(p_none, index=newest.index)
+    return model
+
+
+def _validate(stacked, X, y, params, train, valid, *, max_trees: int) -> tuple[np.ndarray, int]:
+    """Calibrated validation answers of a model fitted on the training rows alone; trees.
+
+    Everything the validation rows are scored with (linear prior, trees, Platt map) is
+    fitted without them, so the validation metrics are honest.
+    """
+    linear = linear_prior_fit(stacked.loc[train], y[train])
+    prior = linear.margin(stacked)
+    model, best = fit_early_stopped(params, X, y, prior, train, valid, max_trees=max_trees)
+    raw = _sigmoid(model.predict(X[valid], num_iteration=best, raw_score=True) + prior[valid])
+    train_oof = out_of_fold_margin(
+        params, X[train], y[train], prior[train], stacked.loc[train, "customer_id"], trees=best
+    )
+    return PlattCalibrator.fit(_sigmoid(train_oof), y[train]).predict(raw), best
 
 
 def risk_band(probability: np.ndarray) -> np.ndarray:

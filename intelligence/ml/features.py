@@ -199,7 +199,17 @@ def _as_timestamp(as_of) -> pd.Timestamp:
 
 
 def _lower(series: pd.Series) -> pd.Series:
-    return series.astype("string").str.strip().str.lower().fillna("")
+    """Stripped lower-case text ("" for missing). Codes such as status or channel take few
+    values, so the string work runs on the distinct values only, not on every row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    cleaned = pd.Index(uniques).astype("string").str.strip().str.lower().fillna("").to_numpy(object)
+    values = np.append(cleaned, "")[codes]  # code -1 (missing) picks the trailing ""
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def _counts(keys: pd.Series, values: pd.Series) -> pd.DataFrame:
+    """Rows per (key, value): one row per key, one column per value seen (a crosstab)."""
+    return values.groupby([keys, values], observed=True, sort=False).size().unstack(fill_value=0)
 
 
 def _entropy(counts: pd.DataFrame) -> pd.Series:
@@ -232,9 +242,44 @@ def prepare_orders(orders: pd.DataFrame, *, as_of: pd.Timestamp) -> pd.DataFrame
     frame["value"] = frame["total"].fillna(0.0) - refunded
     status = _lower(frame["status"])
     frame["cancelled"] = status.isin({"cancelled", "canceled", "voided", "void"})
-    frame["valid"] = ~status.isin(EXCLUDED_STATUSES) & (frame["value"] > 0)
+    frame["valid_status"] = ~status.isin(EXCLUDED_STATUSES)
+    frame["valid"] = frame["valid_status"] & (frame["value"] > 0)
     frame["day"] = frame["placed_at"].dt.floor("D")
     return frame
+
+
+def _codes(series: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (-1 for missing), to group on instead of strings."""
+    return pd.factorize(series)[0]
+
+
+def _source_shows(source: pd.Series, evidence: pd.Series) -> pd.Series:
+    """Per row: does any row of the same source (integer codes) show `evidence`?"""
+    codes = source.to_numpy()
+    shown = np.bincount(codes, weights=evidence.to_numpy(dtype=float), minlength=1) > 0
+    return pd.Series(shown[codes], index=evidence.index)
+
+
+def _mask_unrecorded(prepared: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Discount and refund columns set to NaN on orders whose source does not record them.
+
+    Stored orders carry the database default 0 for discounts and refunds whatever their
+    source recorded, so a source that never shows a discount (or a refund) on any order,
+    like CDNOW's totals-only file, says nothing about them: its zeros become unknown.
+    """
+    discounted = prepared["subtotal"].notna() | (prepared["discount_total"] > 0)
+    if len(lines):
+        line_discount = pd.to_numeric(lines["discount"], errors="coerce")
+        discounted |= prepared["order_id"].isin(lines.loc[line_discount > 0, "order_id"])
+    returned = (prepared["refunded_total"] > 0) | ~prepared["valid_status"]
+    prepared = prepared.assign(
+        discount_known=_source_shows(prepared["source"], discounted),
+        returns_known=_source_shows(prepared["source"], returned),
+    )
+    for column in ("subtotal", "discount_total"):
+        prepared[column] = prepared[column].where(prepared["discount_known"])
+    prepared["refunded_total"] = prepared["refunded_total"].where(prepared["returns_known"])
+    return prepared
 
 
 def build_features(
@@ -252,8 +297,30 @@ def build_features(
     BTYD parameters are fitted on these orders when not given.
     """
     as_of = _as_timestamp(as_of)
-    prepared = prepare_orders(orders, as_of=as_of)
-    valid = prepared.loc[prepared["valid"]]
+    return features_from_prepared(
+        prepare_orders(orders, as_of=as_of),
+        lines,
+        interactions,
+        events,
+        as_of=as_of,
+        btyd_params=btyd_params,
+        gg_params=gg_params,
+    )
+
+
+def features_from_prepared(
+    prepared: pd.DataFrame,
+    lines: pd.DataFrame | None,
+    interactions: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    *,
+    as_of: pd.Timestamp,
+    btyd_params: btyd.BGNBDParams | None = None,
+    gg_params: btyd.GammaGammaParams | None = None,
+    summary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """build_features on orders already through prepare_orders (and their rfm_summary, when the
+    caller has it), so a caller that needs them too computes them once."""
     lines = empty_frame(LINE_COLUMNS) if lines is None else lines
     interactions = empty_frame(INTERACTION_COLUMNS) if interactions is None else interactions
     events = empty_frame(EVENT_COLUMNS) if events is None else events
@@ -261,6 +328,8 @@ def build_features(
         interactions.loc[_utc(interactions["occurred_at"]) < as_of] if len(interactions) else interactions
     )
     events = events.loc[_utc(events["occurred_at"]) < as_of] if len(events) else events
+    if summary is None and prepared["valid"].any():
+        summary = btyd.rfm_summary(prepared.loc[prepared["valid"]], as_of=as_of)
 
     ids = pd.Index(
         pd.concat(
@@ -272,13 +341,25 @@ def build_features(
         ).unique(),
         name="customer_id",
     ).sort_values()
-    out = pd.DataFrame(index=ids)
+    # From here on a customer is its position in `ids`: grouping a million rows on
+    # integers is several times faster than on strings, and the joins below align on it.
+    prepared = prepared.assign(
+        customer_id=ids.get_indexer(prepared["customer_id"]), source=_codes(prepared["source"].fillna(""))
+    )
+    prepared = _mask_unrecorded(prepared, lines)
+    valid = prepared.loc[prepared["valid"]]
+    interactions = interactions.assign(customer_id=ids.get_indexer(interactions["customer_id"].astype(str)))
+    events = events.assign(customer_id=ids.get_indexer(events["customer_id"].astype(str)))
+    if summary is not None:
+        summary = summary.set_axis(ids.get_indexer(summary.index.astype(str)))
+    out = pd.DataFrame(index=pd.RangeIndex(len(ids)))
 
     days = _purchase_days(valid)
     out = out.join(_frequency_recency_monetary(days, valid, as_of=as_of))
-    out = out.join(_btyd_features(valid, as_of=as_of, btyd_params=btyd_params, gg_params=gg_params))
-    out = out.join(_basket_price(valid, lines, as_of=as_of))
-    out = out.join(_categories(lines, valid, as_of=as_of))
+    out = out.join(_btyd_features(valid, summary, btyd_params=btyd_params, gg_params=gg_params))
+    valid_lines = _valid_lines(lines, valid, ids)
+    out = out.join(_basket_price(valid, valid_lines, as_of=as_of))
+    out = out.join(_categories(valid_lines))
     out = out.join(_regularity_momentum(days, as_of=as_of))
     out = out.join(_timing_channel(valid))
     out = out.join(_returns(prepared))
@@ -288,7 +369,7 @@ def build_features(
     out["events_per_order"] = _safe_div(out["event_count"], out["order_count"])
     out["recency_gap_ratio"] = _safe_div(out["days_since_last_order"], out["mean_gap_days"])
     out = out.reindex(columns=list(FEATURE_NAMES)).astype(float)
-    out.index = out.index.astype(str)
+    out.index = ids.astype(str)
     out.index.name = "customer_id"
     return out
 
@@ -338,11 +419,10 @@ def _frequency_recency_monetary(days: pd.DataFrame, valid: pd.DataFrame, *, as_o
     return out
 
 
-def _btyd_features(valid, *, as_of, btyd_params, gg_params) -> pd.DataFrame:
+def _btyd_features(valid, summary, *, btyd_params, gg_params) -> pd.DataFrame:
     columns = ["bgnbd_expected_90d", "bgnbd_expected_365d", "bgnbd_p_alive", "gg_expected_order_value"]
     if valid.empty:
         return pd.DataFrame(columns=columns, dtype=float)
-    summary = btyd.rfm_summary(valid, as_of=as_of)
     params = btyd_params or btyd.bgnbd_fit(summary)
     gg = gg_params or btyd.gamma_gamma_fit(summary)
     x, t_x, T = summary["x"], summary["t_x"], summary["T"]
@@ -361,63 +441,87 @@ def _btyd_features(valid, *, as_of, btyd_params, gg_params) -> pd.DataFrame:
     )
 
 
-def _basket_price(valid: pd.DataFrame, lines: pd.DataFrame, *, as_of) -> pd.DataFrame:
-    g = valid.groupby("customer_id")
-    cid = valid["customer_id"]
+def _valid_lines(lines: pd.DataFrame, valid: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+    """Lines of valid orders: the customer's position in `ids`, SKU and category as integer
+    codes (-1 for none; an empty category is none), numeric columns and `spend`."""
+    columns = ["order_id", "customer_id", "sku", "category", "quantity", "unit_price", "discount"]
+    lf = lines.loc[lines["order_id"].isin(valid["order_id"]), columns]
+    quantity = pd.to_numeric(lf["quantity"], errors="coerce")
+    unit_price = pd.to_numeric(lf["unit_price"], errors="coerce")
+    discount = pd.to_numeric(lf["discount"], errors="coerce")
+    category, names = pd.factorize(lf["category"])
+    category[np.isin(category, np.flatnonzero(np.asarray(names, dtype=object) == ""))] = -1
+    # Lines of orders whose source records no discounts: their 0 is the default, not a fact.
+    known = valid["order_id"].loc[valid["discount_known"]]
+    return pd.DataFrame(
+        {
+            "order_id": lf["order_id"],
+            "customer_id": ids.get_indexer(lf["customer_id"].astype(str)),
+            "sku": _codes(lf["sku"]),
+            "category": category,
+            "discount": discount.where(lf["order_id"].isin(known)),
+            "spend": quantity.fillna(1) * unit_price.fillna(0) - discount.fillna(0),
+        },
+        index=lf.index,
+    )
+
+
+def _basket_price(valid: pd.DataFrame, lf: pd.DataFrame, *, as_of) -> pd.DataFrame:
     items = valid["item_count"].where(valid["item_count"] > 0)
-    has_items = items.notna().groupby(valid["customer_id"]).any()
     subtotal = valid["subtotal"].where(valid["subtotal"] > 0)
-    has_subtotal = subtotal.notna().groupby(valid["customer_id"]).any()
     discount = valid["discount_total"]
     recent = (as_of - valid["placed_at"]).dt.total_seconds() / 86400.0 <= 90
+    columns = pd.DataFrame(
+        {
+            "items": items,
+            "value": valid["value"],
+            "subtotal": subtotal,
+            "discount": discount,
+            "discounted": (discount > 0).astype(float).where(discount.notna()),
+            "discount_90d": discount.where(recent),
+            "subtotal_90d": subtotal.where(recent),
+        }
+    )
+    g = columns.groupby(valid["customer_id"])  # one grouping for every aggregate below
+    sums = g.sum(min_count=1)
+    means = g[["items", "discounted"]].mean()
+    value = g["value"].sum()  # 0 rather than NaN for a customer without values, as before
     out = pd.DataFrame(
         {
-            "avg_items_per_order": items.groupby(valid["customer_id"]).mean(),
-            "max_items_per_order": items.groupby(valid["customer_id"]).max(),
-            "avg_item_price": _safe_div(g["value"].sum(), items.groupby(valid["customer_id"]).sum()).where(
-                has_items
-            ),
-            "discount_order_share": (discount > 0).where(discount.notna()).groupby(cid).mean(),
-            "avg_discount_rate": _safe_div(discount.groupby(valid["customer_id"]).sum(min_count=1),
-                                           subtotal.groupby(valid["customer_id"]).sum()).where(has_subtotal),
-            "discount_total": discount.groupby(valid["customer_id"]).sum(min_count=1),
-            "discount_rate_90d": _safe_div(
-                discount.where(recent).groupby(valid["customer_id"]).sum(min_count=1),
-                subtotal.where(recent).groupby(valid["customer_id"]).sum(min_count=1),
-            ),
+            "avg_items_per_order": means["items"],
+            "max_items_per_order": g["items"].max(),
+            "avg_item_price": _safe_div(value, sums["items"]),
+            "discount_order_share": means["discounted"],
+            "avg_discount_rate": _safe_div(sums["discount"], sums["subtotal"]),
+            "discount_total": sums["discount"],
+            "discount_rate_90d": _safe_div(sums["discount_90d"], sums["subtotal_90d"]),
         }
-    )  # fmt: skip
-    if len(lines):
-        valid_ids = valid["order_id"]
-        lf = lines.loc[lines["order_id"].isin(valid_ids)]
-        by_order = lf.groupby([lf["customer_id"].astype(str), lf["order_id"]])
-        per_order = pd.DataFrame({"n_lines": by_order.size(), "n_skus": by_order["sku"].nunique()})
-        per_customer = per_order.groupby(level="customer_id").mean()
-        per_customer.index = per_customer.index.astype(str)
+    )
+    if len(lf):
+        # Per order (grouped on the integer order id), then the customer's mean over orders.
+        by_order = lf.groupby("order_id", sort=False)
+        per_order = pd.DataFrame({"customer_id": by_order["customer_id"].first(), "n_lines": by_order.size()})
+        distinct = lf.loc[lf["sku"] >= 0].drop_duplicates(["order_id", "sku"])
+        per_order["n_skus"] = distinct.groupby("order_id").size().reindex(per_order.index, fill_value=0)
+        per_customer = per_order.groupby("customer_id")[["n_lines", "n_skus"]].mean()
         out["avg_lines_per_order"] = per_customer["n_lines"]
         out["avg_skus_per_order"] = per_customer["n_skus"]
-        line_discount = pd.to_numeric(lf["discount"], errors="coerce")
-        share = (line_discount > 0).where(line_discount.notna()).groupby(lf["customer_id"].astype(str)).mean()
-        out["discounted_line_share"] = share
+        discounted = (lf["discount"] > 0).astype(float).where(lf["discount"].notna())
+        out["discounted_line_share"] = discounted.groupby(lf["customer_id"]).mean()
     return out
 
 
-def _categories(lines: pd.DataFrame, valid: pd.DataFrame, *, as_of) -> pd.DataFrame:
+def _categories(lf: pd.DataFrame) -> pd.DataFrame:
     columns = ["category_count", "sku_count", "category_entropy", "top_category_share"]
-    if not len(lines):
+    if not len(lf):
         return pd.DataFrame(columns=columns, dtype=float)
-    lf = lines.loc[lines["order_id"].isin(valid["order_id"])].copy()
-    lf["customer_id"] = lf["customer_id"].astype(str)
-    lf["spend"] = pd.to_numeric(lf["quantity"], errors="coerce").fillna(1) * pd.to_numeric(
-        lf["unit_price"], errors="coerce"
-    ).fillna(0) - pd.to_numeric(lf["discount"], errors="coerce").fillna(0)
-    cat = lf.loc[lf["category"].notna() & (lf["category"].astype(str) != "")]
-    out = pd.DataFrame({"sku_count": lf.groupby("customer_id")["sku"].nunique().astype(float)})
+    cat = lf.loc[lf["category"] >= 0]
+    pairs = lf.loc[lf["sku"] >= 0, ["customer_id", "sku"]].drop_duplicates()
+    skus = pairs.groupby("customer_id").size().reindex(pd.unique(lf["customer_id"]), fill_value=0)
+    out = pd.DataFrame({"sku_count": skus.astype(float)})
     if len(cat):
-        table = cat.pivot_table(
-            index="customer_id", columns="category", values="spend", aggfunc="sum"
-        ).fillna(0.0)
-        table = table.clip(lower=0.0)
+        table = cat.groupby(["customer_id", "category"], observed=True, sort=False)["spend"].sum()
+        table = table.unstack(fill_value=0.0).clip(lower=0.0)
         totals = table.sum(axis=1)
         out["category_count"] = (table > 0).sum(axis=1).astype(float)
         out["category_entropy"] = _entropy(table)
@@ -466,7 +570,7 @@ def _timing_channel(valid: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     cid = valid["customer_id"]
     weekday = valid["placed_at"].dt.day_of_week
-    counts = pd.crosstab(cid, weekday)
+    counts = _counts(cid, weekday)
     out = pd.DataFrame(
         {
             "weekend_share": (weekday >= 5).groupby(cid).mean(),
@@ -475,7 +579,7 @@ def _timing_channel(valid: pd.DataFrame) -> pd.DataFrame:
     )
     # A source whose orders all sit at midnight carries dates only: hours are unknown.
     hour = valid["placed_at"].dt.hour + valid["placed_at"].dt.minute / 60.0
-    has_time = (valid["placed_at"] != valid["day"]).groupby(valid["source"].fillna("")).transform("any")
+    has_time = _source_shows(valid["source"], valid["placed_at"] != valid["day"])
     hour = hour.where(has_time)
     out["mean_order_hour"] = hour.groupby(cid).mean()
     out["evening_share"] = (hour >= 18).where(hour.notna()).groupby(cid).mean()
@@ -483,7 +587,7 @@ def _timing_channel(valid: pd.DataFrame) -> pd.DataFrame:
     known = channel != ""
     if known.any():
         ch = valid.loc[known].assign(channel=channel[known])
-        table = pd.crosstab(ch["customer_id"], ch["channel"])
+        table = _counts(ch["customer_id"], ch["channel"])
         out["channel_count"] = (table > 0).sum(axis=1).astype(float)
         out["top_channel_share"] = table.max(axis=1) / table.sum(axis=1)
         out["online_share"] = ch["channel"].isin(ONLINE_CHANNELS).groupby(ch["customer_id"]).mean()
@@ -506,8 +610,9 @@ def _returns(prepared: pd.DataFrame) -> pd.DataFrame:
             "refunded_total": refunded.groupby(cid).sum(min_count=1),
         }
     )
-    # No status column at all (e.g. CDNOW) means cancellations are unknown, not zero.
-    has_status = prepared["status"].notna().groupby(cid).any()
+    # No status at all, or a source that never records a cancellation or refund (e.g. CDNOW):
+    # cancellations are unknown, not zero.
+    has_status = (prepared["status"].notna() & prepared["returns_known"]).groupby(cid).any()
     out["cancelled_orders"] = out["cancelled_orders"].where(has_status)
     return out
 
@@ -517,7 +622,7 @@ def _support(interactions: pd.DataFrame, *, as_of) -> pd.DataFrame:
                "high_priority_share"]  # fmt: skip
     if not len(interactions):
         return pd.DataFrame(columns=columns, dtype=float)
-    frame = interactions.assign(customer_id=interactions["customer_id"].astype(str))
+    frame = interactions
     cid = frame["customer_id"]
     age = (as_of - _utc(frame["occurred_at"])).dt.total_seconds() / 86400.0
     return pd.DataFrame(
@@ -535,9 +640,7 @@ def _engagement(events: pd.DataFrame, *, as_of) -> pd.DataFrame:
     columns = ["event_count", "events_30d", "events_90d", "distinct_event_names", "days_since_last_event"]
     if not len(events):
         return pd.DataFrame(columns=columns, dtype=float)
-    frame = events.assign(
-        customer_id=events["customer_id"].astype(str), occurred_at=_utc(events["occurred_at"])
-    )
+    frame = events.assign(occurred_at=_utc(events["occurred_at"]))
     cid = frame["customer_id"]
     age = (as_of - frame["occurred_at"]).dt.total_seconds() / 86400.0
     return pd.DataFrame(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from intelligence.ml import btyd
-from intelligence.ml.features import _as_timestamp, build_features, prepare_orders
+from intelligence.ml.features import _as_timestamp, features_from_prepared, prepare_orders
 
 MIN_FEATURE_DAYS = 90
 MIN_LABEL_DAYS = 28
@@ -49,7 +49,9 @@ def plan_windows(orders: pd.DataFrame, *, as_of, horizon_days: int) -> WindowPla
         # A third of the history for labels leaves room for several cutoffs.
         label_days = int(min(horizon_days, max(MIN_LABEL_DAYS, span // 3)))
     step = max(14, label_days // 3)
-    earliest = placed.min() + pd.Timedelta(days=max(MIN_FEATURE_DAYS, label_days))
+    # Cutoffs fall on midnights, so the feature window counts whole days from the first
+    # order's day: two years of history ending the day before as_of holds a one-year cutoff.
+    earliest = placed.min().floor("D") + pd.Timedelta(days=max(MIN_FEATURE_DAYS, label_days))
     cutoffs = []
     for k in range(MAX_CUTOFFS):
         cutoff = (as_of - pd.Timedelta(days=label_days + k * step)).floor("D")
@@ -87,7 +89,9 @@ def model_frame(
     # customer gives the same answer as scoring everyone.
     params = btyd_params or (btyd.bgnbd_fit(summary) if len(summary) >= 20 else DEFAULT_BGNBD)
     gg = gg_params or btyd.gamma_gamma_fit(summary)
-    frame = build_features(orders, lines, interactions, events, as_of=as_of, btyd_params=params, gg_params=gg)
+    frame = features_from_prepared(
+        prepared, lines, interactions, events, as_of=as_of, btyd_params=params, gg_params=gg, summary=summary
+    )
     summary = summary.reindex(frame.index)
     t = window_days / btyd.DAYS_PER_UNIT
     frame["bg_p_none_window"] = btyd.bgnbd_p_no_purchase(

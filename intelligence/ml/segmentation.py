@@ -202,22 +202,33 @@ def segmentation_assign(seg: Segmentation, frame: pd.DataFrame) -> pd.DataFrame:
             per_axis[axis] = _assign_axis(frame, seg.axes[axis])
         else:
             per_axis[axis] = (np.full(n, UNKNOWN, dtype=object), np.full(n, np.nan))
+    # Column-wise: labels and rounded strengths as Python lists, then one dict per customer.
+    labels = [per_axis[axis][0].astype(str).tolist() for axis in AXES]
+    strengths = [_rounded(per_axis[axis][1]) for axis in AXES]
     axes_dicts = [
         {
-            axis: {"label": str(per_axis[axis][0][i]), "strength": _round(per_axis[axis][1][i])}
-            for axis in AXES
+            axis: {"label": label, "strength": strength}
+            for axis, label, strength in zip(AXES, ls, ss, strict=True)
         }
-        for i in range(n)
+        for ls, ss in zip(zip(*labels, strict=True), zip(*strengths, strict=True), strict=True)
     ]
-    head = [per_axis[a][0] for a in seg.headline]
-    keys = list(zip(*head, strict=True)) if head else [() for _ in range(n)]
-    names = [_archetype_name(k) for k in keys]
-    ids = [archetype_id(k) for k in keys]
+    # Archetype names and ids are computed once per distinct combination of headline labels.
+    head = [per_axis[a][0].astype(str) for a in seg.headline]
+    if head:
+        combos = pd.DataFrame(dict(enumerate(head)))
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(combos))
+        keys = list(uniques)
+        names = np.asarray([_archetype_name(k) for k in keys], dtype=object)[codes]
+        ids = np.asarray([archetype_id(k) for k in keys], dtype=object)[codes]
+    else:
+        names = np.full(n, _archetype_name(()), dtype=object)
+        ids = np.full(n, archetype_id(()), dtype=object)
     return pd.DataFrame({"archetype": names, "archetype_id": ids, "axes": axes_dicts}, index=frame.index)
 
 
-def _round(value: float) -> float | None:
-    return None if np.isnan(value) else round(float(value), 4)
+def _rounded(values: np.ndarray) -> list[float | None]:
+    rounded = np.round(np.asarray(values, float), 4)
+    return np.where(np.isnan(rounded), None, rounded).tolist()
 
 
 def _archetype_name(labels: tuple[str, ...]) -> str:

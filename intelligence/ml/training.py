@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from intelligence.ml import btyd, explain, ltv, panel, segmentation
-from intelligence.ml.churn import ChurnModel, churn_train, risk_band
+from intelligence.ml.churn import CarryReference, ChurnModel, churn_train, risk_band
 from intelligence.ml.features import _as_timestamp
 from intelligence.ml.ltv import SpendModel, spend_train
 
@@ -53,9 +53,14 @@ def train_all(
     spend_model = spend_train(stacked, plan=plan, threads=threads)
     if progress:
         progress("segmentation", 2, 3)
-    frame, _, bg, gg = panel.model_frame(
+    frame, summary, bg, gg = panel.model_frame(
         orders, lines, interactions, events, as_of=as_of, window_days=plan.label_days
     )
+    if churn_model.carry_weight < 1.0:
+        churn_model.carry_reference = CarryReference.from_summary(summary, bg)
+    # The hurdle's metrics need both models' validation answers; they are not stored.
+    spend_model.metrics.update(ltv.hurdle_validation(stacked, churn_model, spend_model))
+    churn_model.validation = spend_model.validation = None
     seg = segmentation.segmentation_fit(frame)
     if progress:
         progress("done", 3, 3)

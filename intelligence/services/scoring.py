@@ -15,7 +15,7 @@ from intelligence.errors import InvalidQuery
 from intelligence.models import CustomerIntelligence, ModelVersion
 from intelligence.services import frames as frame_loader
 from intelligence.services import registry
-from intelligence.services.rows import SCORED_FIELDS, rows_from_scores
+from intelligence.services.rows import SCORED_FIELDS, rows_from_columns, rows_from_scores, score_columns
 
 Progress = Callable[[str, int, int], None] | None
 WRITE_CHUNK = 2000
@@ -55,22 +55,25 @@ def customers_score_all(*, as_of: date | None = None, progress: Progress = None)
     if progress:
         progress("write", 2, 3)
     computed_at = timezone.now()
-    rows = rows_from_scores(scores=scores, version=version, as_of=as_of, computed_at=computed_at)
-    rows_write(rows=rows, computed_at=computed_at, progress=progress)
+    columns = score_columns(scores=scores, version=version, as_of=as_of, computed_at=computed_at)
+    del scores  # the frame is large; the columns hold everything the rows need
+    rows_write(columns=columns, computed_at=computed_at, progress=progress)
     ModelVersion.objects.filter(pk=version.pk).update(scored_as_of=as_of)
     cache.delete(f"{registry.ACTIVE_CACHE_KEY}:{version.kind}")
     if progress:
         progress("done", 3, 3)
-    return len(rows)
+    return len(columns["customer_id"])
 
 
 @transaction.atomic
-def rows_write(*, rows: list[CustomerIntelligence], computed_at, progress: Progress = None) -> None:
+def rows_write(*, columns: dict[str, list], computed_at, progress: Progress = None) -> None:
     """Upsert every row in bulk (COPY + one INSERT .. ON CONFLICT on PostgreSQL, chunked
-    bulk_create elsewhere) and drop rows of customers no longer scored."""
+    bulk_create elsewhere) and drop rows of customers no longer scored. `columns` as from
+    rows.score_columns."""
     if connection.vendor == "postgresql":
-        _copy_upsert(rows)
+        _copy_upsert(columns)
     else:
+        rows = rows_from_columns(columns)
         total = len(rows)
         for start in range(0, total, WRITE_CHUNK):
             CustomerIntelligence.objects.bulk_create(
@@ -84,16 +87,21 @@ def rows_write(*, rows: list[CustomerIntelligence], computed_at, progress: Progr
     CustomerIntelligence.objects.exclude(computed_at=computed_at).delete()
 
 
-def _copy_upsert(rows: list[CustomerIntelligence]) -> None:
-    import json
-
+def _copy_upsert(values: dict[str, list]) -> None:
+    import orjson
     from django.db.models import JSONField
 
     table = CustomerIntelligence._meta.db_table
     fields = [CustomerIntelligence._meta.get_field(name) for name in ["customer_id", *SCORED_FIELDS]]
     columns = [f.column for f in fields]
-    attnames = [f.attname for f in fields]
-    is_json = [isinstance(f, JSONField) for f in fields]
+    data = []
+    for f in fields:
+        column = values[f.name]
+        if isinstance(f, JSONField):
+            column = [orjson.dumps(v).decode() for v in column]  # jsonb takes JSON text
+        elif f.is_relation:
+            column = [None if v is None else v.pk for v in column]
+        data.append(column)
     column_list = ", ".join(columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
     # Table and column names come from the model's meta, never from input.
@@ -108,9 +116,8 @@ def _copy_upsert(rows: list[CustomerIntelligence]) -> None:
             cursor.connection.cursor() as raw,
             raw.copy(f"COPY intel_stage ({column_list}) FROM STDIN") as copy,
         ):
-            for row in rows:
-                values = [getattr(row, name) for name in attnames]
-                copy.write_row([json.dumps(v) if j else v for v, j in zip(values, is_json, strict=True)])
+            for row in zip(*data, strict=True):
+                copy.write_row(row)
         cursor.execute(upsert)
         cursor.execute("DROP TABLE intel_stage")
 

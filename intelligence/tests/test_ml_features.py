@@ -167,3 +167,55 @@ def test_top_factors_put_features_without_data_last():
     assert [f["feature"] for f in factors] == ["recency_days", "frequency_orders", "mean_order_hour"]
     assert factors[0]["direction"] == "raises" and factors[1]["direction"] == "lowers"
     assert factors[2]["value"] is None
+
+
+def _mixed_sources():
+    """A shop that records subtotals and discounts, next to CDNOW-like stored orders: totals only,
+    with the database defaults (discount 0, refund 0, status "placed") in the other columns."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(40):
+        for k in range(3):
+            subtotal = float(rng.integers(20, 120))
+            discount = float(rng.choice([0.0, 0.0, 5.0, 15.0])) if c % 4 else 0.0
+            refunded = 10.0 if (c % 5 == 0 and k == 0) else 0.0
+            rows.append(("shop", f"s{c}", subtotal, subtotal - discount, discount, refunded, "paid"))
+    for c in range(40):
+        for _ in range(3):
+            total = float(rng.integers(10, 90))
+            rows.append(("cdnow", f"d{c}", np.nan, total, 0.0, 0.0, "placed"))
+    frame = pd.DataFrame(
+        rows,
+        columns=["source", "customer_id", "subtotal", "total", "discount_total", "refunded_total", "status"],
+    )
+    frame["order_id"] = range(1, len(frame) + 1)
+    frame["placed_at"] = AS_OF - pd.to_timedelta(rng.integers(1, 400, len(frame)), unit="D")
+    frame["item_count"] = 1
+    frame["channel"] = ""
+    frame["currency"] = "USD"
+    return frame
+
+
+def test_a_source_that_records_no_discounts_or_refunds_leaves_them_unknown():
+    from intelligence.ml import segmentation
+
+    table = features.build_features(_mixed_sources(), None, None, None, as_of=AS_OF)
+    price = [s.name for s in features.FEATURE_CATALOGUE if s.axis == "price_sensitivity"]
+    returns = [s.name for s in features.FEATURE_CATALOGUE if s.axis == "returns_refunds"]
+    cdnow = table.index.str.startswith("d")
+    # The stored zeros of a totals-only source are defaults, not facts.
+    assert table.loc[cdnow, price + returns].isna().all().all()
+    assert table.loc[cdnow, "order_count"].eq(3).all()
+    # A source that records subtotals: no discount is a real 0 (full price), not unknown.
+    assert table.loc["s0", "discount_order_share"] == 0.0 and table.loc["s0", "discount_total"] == 0.0
+    assert table.loc["s1", "discount_order_share"] >= 0.0 and table.loc["s0", "refunded_order_share"] > 0
+    assert table.loc[~cdnow, ["discount_order_share", "refund_value_share"]].notna().all().all()
+
+    seg = segmentation.segmentation_fit(table)
+    assigned = segmentation.segmentation_assign(seg, table)
+    labels = assigned["axes"].map(lambda axes: axes["price_sensitivity"]["label"])
+    assert "price_sensitivity" in seg.axes
+    assert labels[cdnow].eq(segmentation.UNKNOWN).all()
+    assert not labels[~cdnow].eq(segmentation.UNKNOWN).any()
+    strengths = assigned["axes"].map(lambda axes: axes["returns_refunds"]["strength"])
+    assert strengths[cdnow].isna().all()

@@ -89,6 +89,23 @@ def test_short_history_uses_a_shorter_label_window_and_says_so(bundle):
     assert restored.churn.features == bundle.churn.features
 
 
+def test_stored_metrics_are_the_issue_metrics_on_the_time_split(bundle):
+    churn, spend = bundle.metrics["churn"], bundle.metrics["ltv"]
+    for kind, names in ((churn, ("roc_auc", "pr_auc", "brier")),
+                        (spend, ("spend_spearman", "top_decile_capture", "mae", "mae_mean_forecast"))):  # fmt: skip
+        for name in names:
+            assert np.isfinite(kind[name]), name
+    assert churn["validation"] == spend["validation"] == "time_split"
+    assert churn["validation_window_days"] == spend["validation_window_days"] == bundle.plan.label_days
+    assert 0.5 < churn["roc_auc"] <= 1.0 and 0.0 < churn["brier"] < 0.25
+    assert 0.0 < spend["spend_spearman"] <= 1.0 and 0.1 < spend["top_decile_capture"] <= 1.0
+    # MAE is on the median forecast, the mean's is kept too; the baseline on the same rows.
+    assert spend["mae_forecast"] == "median" and spend["mae"] < spend["mae_mean_forecast"]
+    assert np.isfinite(spend["bgnbd_gg_top_decile_capture"])
+    # The validation answers were only needed for these metrics: not stored with the model.
+    assert bundle.churn.validation is None and bundle.ltv.validation is None
+
+
 def test_score_all_contract(scored):
     assert scored.index.name == "customer_id" and len(scored) == 2357
     for column in CONTRACT_COLUMNS:
@@ -188,6 +205,11 @@ def test_small_data_falls_back_to_btyd(frames, history):
         few, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF, horizon_days=HORIZON
     )
     assert small.churn.kind == "bgnbd" and small.ltv.kind == "bgnbd_gg"
+    # BG/NBD's own figures on the newest cutoff's window stand in for the validation.
+    assert small.metrics["churn"]["validation"] == "newest_cutoff"
+    assert {"brier", "spend_spearman", "top_decile_capture", "mae"} <= set(small.metrics["churn"]) | set(
+        small.metrics["ltv"]
+    )
     out = training.score_all(
         small, few, frames["lines"], frames["interactions"], frames["events"], as_of=AS_OF
     )
@@ -196,7 +218,7 @@ def test_small_data_falls_back_to_btyd(frames, history):
     assert out["churn_probability"].between(0, 1).all()
 
 
-def test_quality_beats_bgnbd_on_cdnow_holdout(scored, history, actual):
+def test_quality_beats_bgnbd_on_cdnow_holdout(bundle, scored, history, actual):
     summary = btyd.rfm_summary(history.assign(value=history["total"]), as_of=AS_OF)
     bg, gg = btyd.bgnbd_fit(summary), btyd.gamma_gamma_fit(summary)
     baseline = ltv.baseline_predictions(bg, gg, summary, horizon_days=HORIZON).reindex(scored.index)
@@ -210,6 +232,11 @@ def test_quality_beats_bgnbd_on_cdnow_holdout(scored, history, actual):
     assert ours_spend["spearman"] > base_spend["spearman"]
     # The predicted total is nearer the actual total (log ratio closer to 0).
     assert abs(np.log(ours_spend["total_ratio"])) < abs(np.log(base_spend["total_ratio"]))
+    # Absolute error is scored on our median (its Bayes-optimal point forecast): better than
+    # the baseline's mean and than forecasting nothing for everyone.
+    median = ltv.median_from_mean(scored["predicted_spend"], scored["p_purchase"], bundle.ltv.shape)
+    mae = np.mean(np.abs(actual["spend"] - median))
+    assert mae < base_spend["mae"] and mae < actual["spend"].mean()
     # And the churn ranking beats the classic RFM quintile rule.
     assert (
         ours_churn["roc_auc"]

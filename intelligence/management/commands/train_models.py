@@ -32,5 +32,5 @@ class Command(BaseCommand):
             f"Trained {version.label} as of {version.as_of}, horizon {version.horizon_days} days, "
             f"{version.customers_trained} customers, {version.training_seconds:.1f} s; "
             f"churn {churn.get('model')} ROC AUC {churn.get('roc_auc')}, LTV {ltv.get('model')} "
-            f"Spearman {ltv.get('spearman')}{'' if no_activate else ' (active)'}."
+            f"Spearman {ltv.get('spend_spearman')}{'' if no_activate else ' (active)'}."
         )
