@@ -58,6 +58,14 @@ class CustomerSummary:
     total_spent: float
 
 
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    placed_at: datetime
+    total: float
+    status: str
+
+
 def ingest_orders(*, source: str, records: Sequence[dict[str, Any]]) -> IngestResult:
     """Store orders exactly once per (source, external_id).
 
@@ -103,6 +111,14 @@ def customers_get(*, customer_ids: Iterable[str]) -> dict[str, CustomerSummary]:
     from ingestion import selectors
 
     return selectors.customer_summaries(customer_ids=list(customer_ids))
+
+
+def orders_recent(*, customer_id: str, limit: int = 5) -> list[OrderSummary]:
+    """A customer's newest orders (one indexed query; a merged id reads its survivor's). An unknown
+    customer has none. For profile views; analysis reads `orders_frame`."""
+    from ingestion import selectors
+
+    return selectors.orders_recent(customer_id=customer_id, limit=limit)
 
 
 def customer_resolve(*, source: str, external_id: str) -> str | None:

@@ -98,6 +98,26 @@ def _live_pks(pks: set[int]) -> dict[int, int]:
     return {pk: into or pk for pk, into in rows}
 
 
+def orders_recent(*, customer_id: str, limit: int):
+    from ingestion.interface import OrderSummary
+
+    text = str(customer_id)
+    if not text.isdigit() or len(text) > 18:
+        return []
+    pk = _live_pks({int(text)}).get(int(text))
+    if pk is None:
+        return []
+    rows = (
+        Order.objects.filter(customer_id=pk)
+        .order_by("-placed_at", "-id")
+        .values_list("id", "placed_at", "total", "status")[: max(0, min(limit, 100))]
+    )
+    return [
+        OrderSummary(order_id=str(i), placed_at=placed, total=float(total or 0), status=status)
+        for i, placed, total, status in rows
+    ]
+
+
 def _to_customer_summary(customer: Customer, refs: tuple, agg: dict):
     from ingestion.interface import CustomerSummary
 

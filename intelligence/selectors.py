@@ -163,21 +163,14 @@ def recent_orders(*, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
     """The customer's newest orders, for profile views (Klaviyo-style customer detail)."""
     from ingestion import interface as ingestion
 
-    orders = ingestion.orders_frame(customer_ids=[customer_id])
-    if not len(orders):
-        return []
-    orders = orders.sort_values("placed_at", ascending=False).head(limit)
-    totals = orders["total"].fillna(0.0)
     return [
         {
-            "order_id": str(order_id),
-            "placed_at": placed.isoformat(),
-            "total": round(float(total), 2),
-            "status": str(status or ""),
+            "order_id": o.order_id,
+            "placed_at": o.placed_at.isoformat(),
+            "total": round(o.total, 2),
+            "status": o.status,
         }
-        for order_id, placed, total, status in zip(
-            orders["order_id"], orders["placed_at"], totals, orders["status"], strict=True
-        )
+        for o in ingestion.orders_recent(customer_id=customer_id, limit=limit)
     ]
 
 

@@ -83,18 +83,9 @@ class InProcessPlatformClient:
     def _recent_orders(customer_id: str, limit: int) -> list[RecentOrder]:
         from ingestion import interface
 
-        frame = interface.orders_frame(customer_ids=[customer_id])
-        if frame.empty:
-            return []
-        frame = frame.sort_values("placed_at", ascending=False).head(limit)
         return [
-            RecentOrder(
-                order_id=str(r.order_id),
-                placed_at=r.placed_at.to_pydatetime(),
-                total=float(r.total),
-                status=str(r.status),
-            )
-            for r in frame.itertuples()
+            RecentOrder(order_id=o.order_id, placed_at=o.placed_at, total=o.total, status=o.status)
+            for o in interface.orders_recent(customer_id=customer_id, limit=limit)
         ]
 
     def message_draft(self, *, profile: dict[str, Any], context: dict[str, Any]) -> GeneratedMessage | None:

@@ -44,6 +44,20 @@ def test_customers_get_matches_customer_get_in_a_fixed_number_of_queries(django_
     assert interface.customers_get(customer_ids=[]) == {}
 
 
+def test_orders_recent_newest_first_in_two_queries(django_assert_num_queries):
+    customer = CustomerFactory()
+    merged = CustomerFactory(merged_into=customer)
+    for day in (3, 1, 2):
+        OrderFactory(
+            customer=customer, total=f"{day}0.00", placed_at=dt.datetime(2026, 1, day, tzinfo=dt.UTC)
+        )
+    with django_assert_num_queries(2):  # the live customer, then the orders
+        recent = interface.orders_recent(customer_id=str(merged.pk), limit=2)
+    assert [(o.placed_at.day, o.total) for o in recent] == [(3, 30.0), (2, 20.0)]
+    assert interface.orders_recent(customer_id="999999") == []
+    assert interface.orders_recent(customer_id="x; drop") == []
+
+
 def test_customer_resolve_and_ids():
     a, b = CustomerFactory(), CustomerFactory()
     ExternalRefFactory(customer=a, source="shop", external_id="A")
