@@ -19,6 +19,7 @@ Too little data: the answer is BG/NBD's alone, and says so.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,11 +33,26 @@ MIN_CLASS_ROWS = 100
 SEED = 7
 
 
-def lgb_params(n_rows: int, *, objective: str, threads: int = 2) -> dict:
+# The churn model is explained (SHAP values for every customer scored), which costs in
+# proportion to its trees. At LightGBM's default rate early stopping reaches about the
+# same validation quality as at 0.03 with a quarter of the trees (100k-customer shop:
+# 226 trees vs ~800, time-split AUC 0.9052 vs 0.9056). TreeSHAP also costs leaves x
+# depth^2 per tree, so its trees are kept shallow (depth 4 still holds the 15 leaves of
+# the largest panels; same shop: AUC 0.9041, a third less scoring time). The spend model
+# is only predicted, so it keeps the slower rate and free depth, which rank spend a
+# little better.
+CHURN_LEARNING_RATE = 0.1
+CHURN_MAX_DEPTH = 4
+
+
+def lgb_params(
+    n_rows: int, *, objective: str, threads: int = 2, learning_rate: float = 0.03, max_depth: int = -1
+) -> dict:
     # Regularised for small tabular panels; leaves and leaf size grow with the data.
     return {
         "objective": objective,
-        "learning_rate": 0.03,
+        "learning_rate": learning_rate,
+        "max_depth": max_depth,  # -1: no limit
         "num_leaves": int(np.clip(n_rows // 2000, 4, 15)),
         "min_child_samples": int(np.clip(n_rows // 100, 50, 500)),
         "subsample": 0.8,
@@ -104,6 +120,18 @@ def linear_prior_fit(panel: pd.DataFrame, y: np.ndarray) -> LinearPrior:
 def default_threads(n_rows: int) -> int:
     # Small panels train faster single-threaded (no OpenMP contention).
     return 1 if n_rows < 50_000 else 2
+
+
+PARALLEL_PREDICT_ROWS = 2000
+
+
+def predict_threads(n_rows: int) -> int:
+    """Threads for scoring n rows: every core for a batch, one for a few customers.
+
+    Passed to every predict call, so scoring does not depend on the thread count the
+    booster happened to be trained with (one, for a small panel).
+    """
+    return len(os.sched_getaffinity(0)) if n_rows >= PARALLEL_PREDICT_ROWS else 1
 
 
 # Features that grow with a customer's age. The cutoffs the models learn from are
@@ -247,16 +275,26 @@ class ChurnModel:
             return "bgnbd"
         return "lightgbm+bgnbd_carry" if self.plan.carried else "lightgbm"
 
-    def predict_window(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(no order in the label window)."""
-        margin = self.booster.predict(frame[self.features], raw_score=True) + self.prior(frame)
+    def predict_window(self, frame: pd.DataFrame, shap: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated P(no order in the label window).
+
+        `shap`: the rows' `shap_values`, when already computed: their row sums are the trees'
+        raw scores, so the trees are not walked a second time.
+        """
+        if shap is None:
+            trees = self.booster.predict(
+                frame[self.features], raw_score=True, num_threads=predict_threads(len(frame))
+            )
+        else:
+            trees = shap.sum(axis=1)
+        margin = trees + self.prior(frame)
         return np.clip(self.calibrator.predict(_sigmoid(margin)), 1e-4, 1 - 1e-4)
 
-    def predict(self, frame: pd.DataFrame, carry: HorizonCarry) -> np.ndarray:
-        """P(no order in the horizon) for rows aligned with `carry`."""
+    def predict(self, frame: pd.DataFrame, carry: HorizonCarry, shap: np.ndarray | None = None) -> np.ndarray:
+        """P(no order in the horizon) for rows aligned with `carry` (`shap` as in predict_window)."""
         if self.kind == "bgnbd":
             return np.clip(carry.p_none_horizon, 0.0, 1.0)
-        p_window = self.predict_window(frame)
+        p_window = self.predict_window(frame, shap)
         if not self.plan.carried:
             return p_window
         return np.clip(p_window ** self.carry_exponent(carry.hazard_ratio), 0.0, 1.0)
@@ -269,12 +307,24 @@ class ChurnModel:
         )
         return carried_exponent(individual, typical, self.carry_weight)
 
-    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Per-prediction SHAP values (log-odds of no order; > 0 raises churn risk)."""
+    def shap_values(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The trees' SHAP values per row (last column: the trees' expected value); None without trees."""
         if self.kind != "lightgbm" or self.booster is None:
+            return None
+        return self.booster.predict(
+            frame[self.features], pred_contrib=True, num_threads=predict_threads(len(frame))
+        )
+
+    def contributions(self, frame: pd.DataFrame, shap: np.ndarray | None = None) -> pd.DataFrame:
+        """Per-prediction SHAP values (log-odds of no order; > 0 raises churn risk).
+
+        `shap`: the rows' `shap_values`, when already computed.
+        """
+        if shap is None:
+            shap = self.shap_values(frame)
+        if shap is None:
             return pd.DataFrame(index=frame.index)
-        values = self.booster.predict(frame[self.features], pred_contrib=True)
-        out = pd.DataFrame(values[:, :-1], index=frame.index, columns=self.features)
+        out = pd.DataFrame(shap[:, :-1], index=frame.index, columns=self.features)
         # The RFM prior the trees start from is a factor too (relative to its mean).
         prior = self.prior(frame)
         out["bg_p_none_window"] = (
@@ -394,7 +444,13 @@ def churn_train(
         return _bgnbd_fallback(stacked, plan)
     features = feature_columns(stacked)
     X = stacked[features]
-    params = lgb_params(len(stacked), objective="binary", threads=threads or default_threads(len(stacked)))
+    params = lgb_params(
+        len(stacked),
+        objective="binary",
+        threads=threads or default_threads(len(stacked)),
+        learning_rate=CHURN_LEARNING_RATE,
+        max_depth=CHURN_MAX_DEPTH,
+    )
     train, valid, is_time_split = time_split(stacked)
     valid_p, best = _validate(stacked, X, y, params, train, valid, max_trees=max_trees)
     metrics = evaluation.churn_metrics(y[valid], valid_p)

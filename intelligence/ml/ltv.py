@@ -25,6 +25,7 @@ from intelligence.ml.churn import (
     fit_early_stopped,
     lgb_params,
     out_of_fold_margin,
+    predict_threads,
     time_split,
 )
 from intelligence.ml.panel import HorizonCarry, WindowPlan
@@ -59,7 +60,10 @@ class SpendModel:
         """E[spend in the horizon | at least one order in it]."""
         if self.kind == "bgnbd_gg":
             return carry.orders_given_buy_horizon * gg_value
-        window = np.exp(self.booster.predict(frame[self.features], raw_score=True) + spend_prior(frame))
+        trees = self.booster.predict(
+            frame[self.features], raw_score=True, num_threads=predict_threads(len(frame))
+        )
+        window = np.exp(trees + spend_prior(frame))
         if not self.plan.carried:
             return window
         ratio = carry.orders_given_buy_horizon / np.maximum(carry.orders_given_buy_window, 1e-9)
@@ -221,17 +225,31 @@ def expected_next_order_days(
 ) -> np.ndarray:
     """Days after as_of by which half of the horizon's purchase probability is reached.
 
-    The median time to the next order given an order within the horizon, on the
-    BG/NBD curve (evaluated on a daily grid, vectorised over customers).
+    The median time to the next order given an order within the horizon, on the BG/NBD
+    curve: the first whole day d in 1..horizon with P(buy by d) >= P(buy by horizon) / 2
+    (1 when no day reaches it). P(buy by d) rises with d, so the day is found by bisection,
+    vectorised over customers: log2(horizon) evaluations instead of one per day.
     """
-    grid = np.arange(1, int(horizon_days) + 1, dtype=float)
-    x = summary["x"].fillna(0.0).to_numpy()[:, None]
-    t_x = summary["t_x"].fillna(0.0).to_numpy()[:, None]
-    T = summary["T"].fillna(0.0).to_numpy()[:, None]
-    p_buy = 1.0 - btyd.bgnbd_p_no_purchase(params, grid[None, :] / btyd.DAYS_PER_UNIT, x, t_x, T)
-    share = p_buy / np.maximum(p_buy[:, -1:], 1e-12)
-    first = np.argmax(share >= 0.5, axis=1)
-    return grid[first]
+    x, t_x, T = (summary[c].fillna(0.0).to_numpy() for c in ("x", "t_x", "T"))
+    horizon = int(horizon_days)
+
+    def p_buy(days) -> np.ndarray:
+        return 1.0 - btyd.bgnbd_p_no_purchase(params, days / btyd.DAYS_PER_UNIT, x, t_x, T)
+
+    full = np.maximum(p_buy(float(horizon)), 1e-12)
+
+    def half_reached(days: np.ndarray) -> np.ndarray:
+        return p_buy(days) / full >= 0.5
+
+    # Invariant: the answer (0-based day index) lies in [low, high].
+    low = np.zeros(len(x), dtype=np.int64)
+    high = np.full(len(x), max(horizon - 1, 0), dtype=np.int64)
+    while (low < high).any():
+        middle = (low + high) // 2
+        reached = half_reached(middle + 1.0)
+        high = np.where(reached, middle, high)
+        low = np.where(reached, low, middle + 1)
+    return np.where(half_reached(low + 1.0), low + 1.0, 1.0)
 
 
 def baseline_predictions(params, gg, summary: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:

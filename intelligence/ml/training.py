@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from intelligence.ml import btyd, explain, ltv, panel, segmentation
+from intelligence.ml import btyd, ltv, panel, segmentation
+from intelligence.ml import explain as factors
 from intelligence.ml.churn import CarryReference, ChurnModel, churn_train, risk_band
 from intelligence.ml.features import _as_timestamp
 from intelligence.ml.ltv import SpendModel, spend_train
@@ -96,8 +97,11 @@ def train_all(
     )
 
 
-def _predict(bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days: int):
-    """Features at as_of and the churn / spend answers for the horizon."""
+def _predict(
+    bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days: int, explain: bool
+):
+    """Features at as_of, the churn / spend answers for the horizon, and the churn trees'
+    SHAP values when `explain` (None otherwise, or without trees)."""
     plan = bundle.plan
     frame, summary, bg, gg = panel.model_frame(
         orders,
@@ -116,11 +120,13 @@ def _predict(bundle: TrainedBundle, orders, lines, interactions, events, *, as_o
         # The window models carry to any horizon at least as long as their label window.
         churn_model = _for_horizon(churn_model, horizon_days)
         spend_model = _for_horizon(spend_model, horizon_days)
-    p_churn = churn_model.predict(frame, carry)
+    # The SHAP values sum to the trees' raw score: one pass over the trees gives both.
+    shap = churn_model.shap_values(frame) if explain else None
+    p_churn = churn_model.predict(frame, carry, shap)
     p_buy = 1.0 - p_churn
     gg_value = frame["gg_expected_order_value"].fillna(gg.population_mean).to_numpy()
     given_buy = spend_model.spend_given_buy(frame, carry, gg_value)
-    return frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy
+    return frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy, shap
 
 
 def _for_horizon(model, horizon_days: int):
@@ -136,12 +142,15 @@ def _for_horizon(model, horizon_days: int):
 
 
 def score_all(
-    bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days=None
+    bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days=None, explain=True
 ) -> pd.DataFrame:
+    """Every contract column per customer. explain=False leaves top_factors and
+    recommendations empty and skips the SHAP values (most of a batch's cost), for callers
+    that do not show reasons."""
     as_of = _as_timestamp(as_of)
     horizon_days = int(horizon_days or bundle.horizon_days)
-    frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy = _predict(
-        bundle, orders, lines, interactions, events, as_of=as_of, horizon_days=horizon_days
+    frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy, shap = _predict(
+        bundle, orders, lines, interactions, events, as_of=as_of, horizon_days=horizon_days, explain=explain
     )
     out = frame.copy()
     out["churn_probability"] = p_churn
@@ -158,9 +167,13 @@ def score_all(
     out["expected_next_order_date"] = pd.Series(next_date, index=out.index).where(p_buy > 0.05)
     out["ltv_model"] = spend_model.name
     out["ltv_confidence"] = spend_model.confidence()
-    contributions = churn_model.contributions(frame)
-    out["top_factors"] = explain.top_factors(frame, contributions, k=TOP_FACTORS)
-    out["recommendations"] = explain.recommendations(out["top_factors"], out["churn_probability"])
+    if explain:
+        contributions = churn_model.contributions(frame, shap)
+        out["top_factors"] = factors.top_factors(frame, contributions, k=TOP_FACTORS)
+        out["recommendations"] = factors.recommendations(out["top_factors"], out["churn_probability"])
+    else:
+        for column in ("top_factors", "recommendations"):
+            out[column] = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
     seg = segmentation.segmentation_assign(bundle.segmentation, frame)
     out = out.join(seg)
     out["horizon_days"] = horizon_days

@@ -41,12 +41,22 @@ def _stored(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]
 
 
 def _fresh(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]:
-    from intelligence.services import scoring
+    from intelligence.ml import training as ml_training
 
     version = registry.active_version_require()
     as_of = as_of or frame_loader.default_as_of()
     data = frame_loader.frames_load(as_of=as_of)
-    scores = scoring.scores_compute(version=version, data=data, as_of=as_of, horizon_days=horizon_days)
+    # The export has no reasons column: no SHAP values (most of the scoring time).
+    scores = ml_training.score_all(
+        registry.artifact_load(version=version),
+        data["orders"],
+        data["lines"],
+        data["interactions"],
+        data["events"],
+        as_of=as_of,
+        horizon_days=horizon_days or version.horizon_days,
+        explain=False,
+    )
     return dict(
         zip(
             scores.index.astype(str),
