@@ -2,6 +2,9 @@
 and GET /api/intelligence/customers/<id> throughput vs a trivial DRF endpoint.
 
     BENCH_CUSTOMERS=100000 python -m bench.intelligence      (default 100,000; ~10 orders each)
+    BENCH_TRAIN=0 BENCH_SCORING_ONLY=1 python -m bench.intelligence
+        (BENCH_TRAIN=0 reuses the active model instead of training one, when there is one;
+        BENCH_SCORING_ONLY=1 stops after full scoring and its floor)
 
 Runs on PostgreSQL: DATABASE_URL when it is PostgreSQL, else a database of its own
 (`<bench database>_intelligence`, created when missing and never dropped). The shop is
@@ -183,16 +186,20 @@ def main() -> int:
     from django.core.management import call_command
 
     from intelligence.models import CustomerIntelligence
-    from intelligence.services import scoring, training
+    from intelligence.services import registry, scoring, training
 
     customers = common.env_int("BENCH_CUSTOMERS", 100_000)
     total = _ensure_data(customers)
     threads = getattr(settings, "QUIMBI_ML_THREADS", "default")
     print(f"customers in the database: {total:,}; ml threads {threads}")
 
-    with common.timed() as t_train:
-        version = training.models_train()
-    print(f"training: {t_train.seconds:.1f} s, CPU {t_train.cpu:.1f} s ", end="")
+    version = None if common.env_int("BENCH_TRAIN", 1) else registry.active_version_get()
+    if version is None:
+        with common.timed() as t_train:
+            version = training.models_train()
+        print(f"training: {t_train.seconds:.1f} s, CPU {t_train.cpu:.1f} s ", end="")
+    else:
+        print("training: skipped, reusing the active model ", end="")
     print(f"({version.label}, as of {version.as_of}, ", end="")
     print(f"horizon {version.horizon_days} days)")
     _vacuum()
@@ -215,6 +222,8 @@ def main() -> int:
         f"  scoring CPU {t_score.cpu:.1f} s (this process; the database's share is not in it); steps: "
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps)
     )
+    if common.env_int("BENCH_SCORING_ONLY", 0):
+        return 0
     ids = list(CustomerIntelligence.objects.order_by("?").values_list("customer_id", flat=True)[:200])
     random.shuffle(ids)
     for name, (p50, p99) in _analyze_latency(ids).items():
