@@ -55,7 +55,7 @@ def customer_summaries(*, customer_ids: list[str]) -> dict:
     if not customer_ids:
         return {}
     wanted = {cid: int(cid) for cid in map(str, customer_ids) if cid.isdigit() and len(cid) <= 18}
-    live = _live_pks(set(wanted.values()))
+    live = live_pks(set(wanted.values()))
     customers = Customer.objects.in_bulk(set(live.values()))
     refs: dict[int, list] = {}
     for customer_id, source, external_id in (
@@ -91,7 +91,7 @@ def customer_summaries(*, customer_ids: list[str]) -> dict:
     }
 
 
-def _live_pks(pks: set[int]) -> dict[int, int]:
+def live_pks(pks: set[int]) -> dict[int, int]:
     """`{pk: live pk}` for the pks that exist. A merge repoints older merges to its survivor,
     so `merged_into` always names a live customer: one hop is enough."""
     rows = Customer.objects.filter(pk__in=pks).values_list("pk", "merged_into_id")
@@ -104,7 +104,7 @@ def orders_recent(*, customer_id: str, limit: int):
     text = str(customer_id)
     if not text.isdigit() or len(text) > 18:
         return []
-    pk = _live_pks({int(text)}).get(int(text))
+    pk = live_pks({int(text)}).get(int(text))
     if pk is None:
         return []
     rows = (

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ingestion import selectors
 from ingestion.errors import IngestionError
 from ingestion.models import Customer, CustomerMerge, Event, ExternalRef, Interaction, Order
 from ingestion.services import _db
@@ -111,10 +112,7 @@ def customers_resolve(
 
 def platform_customers(pks: set[int]) -> dict[int, int]:
     """`{platform id: the customer it is now}` for the ids that exist (a merged id leads to its survivor)."""
-    if not pks:
-        return {}
-    rows = Customer.objects.filter(pk__in=pks).values_list("pk", "merged_into_id")
-    return {pk: into or pk for pk, into in rows}
+    return selectors.live_pks(pks)
 
 
 class _Linker:
