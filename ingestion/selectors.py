@@ -36,17 +36,21 @@ def customer_summary(*, customer_id: str):
         .order_by("source", "external_id")
         .values_list("source", "external_id")
     )
+    agg = Order.objects.filter(customer=customer).aggregate(**_order_totals())
+    return _to_customer_summary(customer, refs, agg)
+
+
+def _order_totals() -> dict:
+    """Order count and spend net of refunds (cancelled orders count, but spend nothing)."""
     money = DecimalField(max_digits=16, decimal_places=2)
-    agg = Order.objects.filter(customer=customer).aggregate(
-        order_count=Count("id"),
-        spent=Coalesce(
-            Sum(
-                F("total") - F("refunded_total"), filter=~Q(status=OrderStatus.CANCELLED), output_field=money
-            ),
+    net = F("total") - F("refunded_total")
+    return {
+        "order_count": Count("id"),
+        "spent": Coalesce(
+            Sum(net, filter=~Q(status=OrderStatus.CANCELLED), output_field=money),
             Value(0, output_field=money),
         ),
-    )
-    return _to_customer_summary(customer, refs, agg)
+    }
 
 
 def customer_summaries(*, customer_ids: list[str]) -> dict:
@@ -64,22 +68,11 @@ def customer_summaries(*, customer_ids: list[str]) -> dict:
         .values_list("customer_id", "source", "external_id")
     ):
         refs.setdefault(customer_id, []).append((source, external_id))
-    money = DecimalField(max_digits=16, decimal_places=2)
     aggs = {
         row["customer_id"]: row
         for row in Order.objects.filter(customer_id__in=customers)
         .values("customer_id")
-        .annotate(
-            order_count=Count("id"),
-            spent=Coalesce(
-                Sum(
-                    F("total") - F("refunded_total"),
-                    filter=~Q(status=OrderStatus.CANCELLED),
-                    output_field=money,
-                ),
-                Value(0, output_field=money),
-            ),
-        )
+        .annotate(**_order_totals())
     }
     empty = {"order_count": 0, "spent": 0}
     return {

@@ -5,22 +5,17 @@ from django.db import OperationalError
 
 from ingestion import webhook_tasks  # noqa: F401  (registers the Shopify webhook tasks)
 
-_WRITERS = {"orders", "interactions", "events"}
-
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def ingest_batch_task(kind: str, source: str, records: list) -> dict:
     """Ingest one large batch. Idempotent: re-running it finds every record already stored."""
-    from ingestion.services import events, interactions, orders
+    from ingestion.services import files
 
-    if kind not in _WRITERS:
-        raise ValueError(f"Unknown kind {kind!r}.")
-    writer = {
-        "orders": orders.orders_ingest,
-        "interactions": interactions.interactions_ingest,
-        "events": events.events_ingest,
-    }[kind]
-    result = writer(source=source, records=records, via="task")
+    try:
+        write = files.writer(kind)
+    except KeyError:
+        raise ValueError(f"Unknown kind {kind!r}.") from None
+    result = write(source=source, records=records, via="task")
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,

@@ -132,7 +132,8 @@ def _batch_doc(name: str, record: type[serializers.Serializer]) -> type[serializ
             "records": record(
                 many=True,
                 max_length=settings.QUIMBI_MAX_BATCH_RECORDS,
-                help_text="At most 5,000 records and 5 MB per request (more is a 413).",
+                help_text=f"At most {settings.QUIMBI_MAX_BATCH_RECORDS:,} records and "
+                f"{settings.QUIMBI_MAX_REQUEST_BYTES // (1024 * 1024)} MB per request (more is a 413).",
             ),
         },
     )

@@ -140,7 +140,7 @@ _NULL = "\\N"
 
 def _copy_value(v: Any) -> str:
     if v is None:
-        return "\\N"
+        return _NULL
     t = type(v)
     if t is str:
         return v.translate(_ESCAPES) if ("\\" in v or "\t" in v or "\n" in v or "\r" in v) else v

@@ -115,14 +115,19 @@ def file_ingest(
     return summary
 
 
-def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
+def writer(kind: str):
+    """The batch writer of a record kind ("orders", "interactions", "events"); KeyError otherwise."""
     from ingestion.services import events, interactions, orders
 
-    ingest = {
+    return {
         "orders": orders.orders_ingest,
         "interactions": interactions.interactions_ingest,
         "events": events.events_ingest,
     }[kind]
+
+
+def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
+    ingest = writer(kind)
     records = list(read_jsonl(chunk)) if raw else chunk
     result = ingest(source=source, records=records, via="file", audit=False)
     return _ChunkResult(

@@ -287,12 +287,16 @@ def customer_sync(*, source: str, data: dict):
     if clean is None:
         raise IngestionError("Invalid customer record.", details=errors)
     platform_pk = clean["platform_customer_id"]
-    if platform_pk is not None and platform_pk not in platform_customers({platform_pk}):
+    known = platform_customers({platform_pk} - {None})
+    if platform_pk is not None and platform_pk not in known:
         raise IngestionError(
             "Invalid customer record.", details={"platform_customer_id": ["No such customer."]}
         )
     res = customers_resolve(
-        source=source, identities=[(clean["customer_id"], clean["email"], platform_pk)], seen=[None]
+        source=source,
+        identities=[(clean["customer_id"], clean["email"], platform_pk)],
+        seen=[None],
+        platform_map=known,
     )
     pk = res.customer_pks[0]
     updates = {k: clean[k] for k in ("name", "phone", "email") if clean[k]}

@@ -14,9 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=PRUNE_BATCH, help="Rows per DELETE.")
 
     def handle(self, *args, days, batch_size, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        try:
+            with audit_actor("command:prune_audit"):
+                removed = audit_events_prune(older_than_days=days, batch_size=batch_size)
+        except ValueError as exc:  # the service refuses a retention under one day
+            raise CommandError(str(exc)) from exc
         days = settings.QUIMBI_AUDIT_RETENTION_DAYS if days is None else days
-        if days < 1 or batch_size < 1:
-            raise CommandError("--days and --batch-size must be at least 1.")
-        with audit_actor("command:prune_audit"):
-            removed = audit_events_prune(older_than_days=days, batch_size=batch_size)
         self.stdout.write(f"Removed {removed} audit events older than {days} days.")
