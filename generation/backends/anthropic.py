@@ -138,9 +138,10 @@ class AnthropicBackend(GenerationBackend):
         if getattr(settings, "ANTHROPIC_STRUCTURED_OUTPUT", True):
             kwargs["output_config"] = {"format": {"type": "json_schema", "schema": OUTPUT_SCHEMA}}
         budget = float(getattr(settings, "ANTHROPIC_DEADLINE_SECONDS", 45.0))
+        client = self.client()  # outside the try: a setup error is a setup error, not a bad answer
         token = _deadline.set(time.monotonic() + budget)
         try:
-            response = self.client().messages.create(**kwargs)
+            response = client.messages.create(**kwargs)
             tokens = _tokens(response)
             blocks = list(response.content or ())
         except (anthropic.APITimeoutError, DeadlineExceeded) as exc:

@@ -46,9 +46,6 @@ class SupportApi(APIView):
         return team
 
 
-_FILTERS = ["status", "priority", "team", "assignee", "tag", "churn_band", "archetype", "customer_id", "q"]
-
-
 @extend_schema_serializer(component_name="SupportTicketQuery")
 class TicketQuerySerializer(serializers.Serializer):
     """The queue filters; a malformed one is a 400 (an `assignee` of "x" used to reach the database)."""
@@ -93,7 +90,7 @@ class TicketListCreateApi(SupportApi):
             **self.who(),
             view=q["view"],
             sort=q["sort"],
-            filters={f: q[f] for f in _FILTERS if q.get(f)},
+            filters={k: v for k, v in q.items() if k not in ("view", "sort") and v},
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -243,7 +243,7 @@ def sla_check(*, now: datetime | None = None) -> dict[str, int]:
                 _event(timer, SLAEvent.Kind.WARN, now, due_at=_iso(timer.due_at))
                 warned += 1
     breached = 0
-    for timer in open_running.filter(breached_at__isnull=True, due_at__lte=now).select_related("ticket"):
+    for timer in open_running.filter(breached_at__isnull=True, due_at__lte=now):
         with transaction.atomic():
             if SLATimer.objects.filter(pk=timer.pk, breached_at__isnull=True).update(breached_at=now):
                 _event(timer, SLAEvent.Kind.BREACH, now, due_at=_iso(timer.due_at))
@@ -275,15 +275,18 @@ def timer_escalate(*, timer_id: int, now: datetime) -> bool:
         )
     lead = ticket.team.lead if ticket.team_id else None
     if lead is not None and lead.email:
-        send_mail(
-            subject=f"[SLA breach] #{ticket.pk} {ticket.subject}"[:200],
-            message=(
-                f"The {timer.metric.replace('_', ' ')} SLA of ticket #{ticket.pk} was breached at "
-                f"{timer.due_at:%Y-%m-%d %H:%M %Z}.\nPriority: {old} -> {new}.\n"
-            ),
-            from_email=None,
-            recipient_list=[lead.email],
-            fail_silently=True,
+        # After commit: a slow mail server holds no locks, and a rolled-back escalation mails no one.
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"[SLA breach] #{ticket.pk} {ticket.subject}"[:200],
+                message=(
+                    f"The {timer.metric.replace('_', ' ')} SLA of ticket #{ticket.pk} was breached at "
+                    f"{timer.due_at:%Y-%m-%d %H:%M %Z}.\nPriority: {old} -> {new}.\n"
+                ),
+                from_email=None,
+                recipient_list=[lead.email],
+                fail_silently=True,
+            )
         )
     _event(
         timer,
