@@ -190,8 +190,4 @@ def models_warm() -> bool:
     first request does not pay for importing LightGBM and unpickling). False when none is trained."""
     from intelligence.services import registry
 
-    version = registry.active_version_get()
-    if version is None:
-        return False
-    registry.artifact_load(version=version)
-    return True
+    return registry.active_warm()

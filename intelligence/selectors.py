@@ -95,15 +95,6 @@ def customers_query(*, filters: dict[str, Any], limit: int = 100) -> interface.C
     return interface.CustomerQueryResult(count=count, customer_ids=tuple(ids))
 
 
-def intelligence_row_get(*, customer_id: str) -> CustomerIntelligence | None:
-    return (
-        CustomerIntelligence.objects.select_related("model_version")
-        .defer("model_version__artifact")
-        .filter(customer_id=customer_id)
-        .first()
-    )
-
-
 def versions_list(*, limit: int = 50) -> QuerySet[ModelVersion]:
     return ModelVersion.objects.defer("artifact").order_by("-trained_at", "-id")[:limit]
 

@@ -136,11 +136,6 @@ class HorizonCarry:
     expected_horizon: np.ndarray
 
     @property
-    def survival_ratio(self) -> np.ndarray:
-        """P(no purchase in (L, H] | none in (0, L]) = P0(H) / P0(L)."""
-        return np.clip(self.p_none_horizon / np.maximum(self.p_none_window, 1e-12), 0.0, 1.0)
-
-    @property
     def hazard_ratio(self) -> np.ndarray:
         """log P0(H) / log P0(L): the exponent that carries P(none in L) to P(none in H).
 

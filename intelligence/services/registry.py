@@ -54,6 +54,15 @@ def active_version_get(*, kind: str = ModelVersion.Kind.BUNDLE) -> ModelVersion 
     return version or None
 
 
+def active_warm() -> bool:
+    """Unpickle the active bundle into this process's cache; False when none is active."""
+    version = active_version_get()
+    if version is None:
+        return False
+    artifact_load(version=version)
+    return True
+
+
 def active_version_require(*, kind: str = ModelVersion.Kind.BUNDLE) -> ModelVersion:
     version = active_version_get(kind=kind)
     if version is None:
