@@ -1,7 +1,10 @@
 """Bulk readers for the intelligence app: whole tables into pandas in one query.
 
 On PostgreSQL the rows stream out with `COPY (query) TO STDOUT` as CSV and are
-parsed by pandas' C reader; elsewhere a raw cursor's rows go into the frame.
+parsed by pandas' C reader, times as integer microseconds since the epoch and
+unsorted: the server's text form of a timestamp and its sort (on disk, past
+work_mem) cost more than the whole transfer, and numpy sorts the parsed keys in a
+fraction of that. Elsewhere a raw cursor's rows go into the frame.
 Merged customers' rows were repointed at merge time, so `customer_id` is
 always the live customer. Every frame is ordered by customer and time.
 """
@@ -20,91 +23,93 @@ if TYPE_CHECKING:
 
 _SQLITE_IN_LIMIT = 30_000
 
-_ORDER_COLUMNS = {
-    "order_id": "int",
-    "customer_id": "str",
-    "source": "str",
-    "placed_at": "time",
-    "total": "float",
-    "subtotal": "float",
-    "discount_total": "float",
-    "refunded_total": "float",
-    "item_count": "int",
-    "status": "str",
-    "channel": "str",
-    "currency": "str",
-}
-_LINE_COLUMNS = {
-    "order_id": "int",
-    "customer_id": "str",
-    "placed_at": "time",
-    "sku": "str",
-    "title": "str",
-    "category": "str",
-    "quantity": "int",
-    "unit_price": "float",
-    "discount": "float",
-}
-_INTERACTION_COLUMNS = {
-    "customer_id": "str",
-    "source": "str",
-    "external_id": "str",
-    "channel": "str",
-    "kind": "str",
-    "status": "str",
-    "priority": "str",
-    "occurred_at": "time",
-}
-_EVENT_COLUMNS = {"customer_id": "str", "source": "str", "name": "str", "occurred_at": "time"}
+# Each frame: {column: (SQL expression, kind)}, the FROM clause, the time column that as_of
+# cuts at, and the sort keys (expressions; those not among the columns are read and dropped).
+_ORDERS = (
+    {
+        "order_id": ("o.id", "int"),
+        "customer_id": ("o.customer_id", "str"),
+        "source": ("o.source", "str"),
+        "placed_at": ("o.placed_at", "time"),
+        "total": ("o.total", "float"),
+        "subtotal": ("o.subtotal", "float"),
+        "discount_total": ("o.discount_total", "float"),
+        "refunded_total": ("o.refunded_total", "float"),
+        "item_count": ("o.item_count", "int"),
+        "status": ("o.status", "str"),
+        "channel": ("o.channel", "str"),
+        "currency": ("o.currency", "str"),
+    },
+    "ingestion_order o",
+    "o.placed_at",
+    ("o.customer_id", "o.placed_at", "o.id"),
+)
+_LINES = (
+    {
+        "order_id": ("l.order_id", "int"),
+        "customer_id": ("o.customer_id", "str"),
+        "placed_at": ("o.placed_at", "time"),
+        "sku": ("l.sku", "str"),
+        "title": ("l.title", "str"),
+        "category": ("l.category", "str"),
+        "quantity": ("l.quantity", "int"),
+        "unit_price": ("l.unit_price", "float"),
+        "discount": ("l.discount", "float"),
+    },
+    "ingestion_orderline l JOIN ingestion_order o ON o.id = l.order_id",
+    "o.placed_at",
+    ("o.customer_id", "o.placed_at", "l.order_id", "l.id"),
+)
+_INTERACTIONS = (
+    {
+        "customer_id": ("o.customer_id", "str"),
+        "source": ("o.source", "str"),
+        "external_id": ("o.external_id", "str"),
+        "channel": ("o.channel", "str"),
+        "kind": ("o.kind", "str"),
+        "status": ("o.status", "str"),
+        "priority": ("o.priority", "str"),
+        "occurred_at": ("o.occurred_at", "time"),
+    },
+    "ingestion_interaction o",
+    "o.occurred_at",
+    ("o.customer_id", "o.occurred_at", "o.id"),
+)
+_EVENTS = (
+    {
+        "customer_id": ("o.customer_id", "str"),
+        "source": ("o.source", "str"),
+        "name": ("o.name", "str"),
+        "occurred_at": ("o.occurred_at", "time"),
+    },
+    "ingestion_event o",
+    "o.occurred_at",
+    ("o.customer_id", "o.occurred_at", "o.id"),
+)
 
 
 def orders_frame(*, as_of: datetime | None = None, customer_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    sql = (
-        "SELECT o.id, o.customer_id, o.source, o.placed_at, o.total, o.subtotal, o.discount_total,"
-        " o.refunded_total, o.item_count, o.status, o.channel, o.currency FROM ingestion_order o"
-    )
-    return _frame(sql, "o.placed_at", "o.customer_id, o.placed_at, o.id", as_of, customer_ids, _ORDER_COLUMNS)
+    return _frame(_ORDERS, as_of, customer_ids)
 
 
 def order_lines_frame(
     *, as_of: datetime | None = None, customer_ids: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    sql = (
-        "SELECT l.order_id, o.customer_id, o.placed_at, l.sku, l.title, l.category, l.quantity,"
-        " l.unit_price, l.discount FROM ingestion_orderline l JOIN ingestion_order o ON o.id = l.order_id"
-    )
-    return _frame(
-        sql, "o.placed_at", "o.customer_id, o.placed_at, l.order_id, l.id", as_of, customer_ids, _LINE_COLUMNS
-    )
+    return _frame(_LINES, as_of, customer_ids)
 
 
 def interactions_frame(
     *, as_of: datetime | None = None, customer_ids: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    sql = (
-        "SELECT o.customer_id, o.source, o.external_id, o.channel, o.kind, o.status, o.priority,"
-        " o.occurred_at FROM ingestion_interaction o"
-    )
-    return _frame(
-        sql, "o.occurred_at", "o.customer_id, o.occurred_at, o.id", as_of, customer_ids, _INTERACTION_COLUMNS
-    )
+    return _frame(_INTERACTIONS, as_of, customer_ids)
 
 
 def events_frame(*, as_of: datetime | None = None, customer_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    sql = "SELECT o.customer_id, o.source, o.name, o.occurred_at FROM ingestion_event o"
-    return _frame(
-        sql, "o.occurred_at", "o.customer_id, o.occurred_at, o.id", as_of, customer_ids, _EVENT_COLUMNS
-    )
+    return _frame(_EVENTS, as_of, customer_ids)
 
 
-def _frame(
-    sql: str,
-    time_col: str,
-    order_by: str,
-    as_of: datetime | None,
-    customer_ids: Iterable[str] | None,
-    columns: dict[str, str],
-) -> pd.DataFrame:
+def _frame(spec: tuple, as_of: datetime | None, customer_ids: Iterable[str] | None) -> pd.DataFrame:
+    columns, source, time_col, sort = spec
     ids = None if customer_ids is None else sorted({int(c) for c in customer_ids})
     where, params = [], []
     if as_of is not None:
@@ -121,33 +126,58 @@ def _frame(
             params.extend(ids)
         else:
             filter_after = True
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {order_by}"
-    df = _read_postgres(sql, params, columns) if postgres else _read_cursor(sql, params, columns)
-    df = _typed(df, columns)
+    condition = (" WHERE " + " AND ".join(where)) if where else ""
+    kinds = {name: kind for name, (_, kind) in columns.items()}
+    if postgres:
+        df = _read_postgres(columns, source, condition, params, sort)
+    else:
+        select = ", ".join(expr for expr, _ in columns.values())
+        sql = f"SELECT {select} FROM {source}{condition} ORDER BY {', '.join(sort)}"  # noqa: S608
+        df = _read_cursor(sql, params, kinds)
+    df = _typed(df, kinds)
     if filter_after:
         df = df[df["customer_id"].isin({str(i) for i in ids})].reset_index(drop=True)
     return df
 
 
-def _read_postgres(sql: str, params: list, columns: dict[str, str]) -> pd.DataFrame:
+def _read_postgres(columns: dict, source: str, condition: str, params: list, sort: tuple) -> pd.DataFrame:
+    """The rows via COPY ... CSV, sorted here by `sort`; times come back as datetime64[us, UTC]."""
+    import numpy as np
     import pandas as pd
 
+    by_expr = {expr: name for name, (expr, _) in columns.items()}
+    extra = [expr for expr in sort if expr not in by_expr]  # sort keys read only to sort by
+    names = [*columns, *(f"_sort{i}" for i in range(len(extra)))]
+    kinds = [kind for _, kind in columns.values()] + ["int"] * len(extra)
+    exprs = [expr for expr, _ in columns.values()] + extra
+    # Microseconds since the epoch: exact in a double at today's dates (below 2**53).
+    select = ", ".join(
+        f"(date_part('epoch', {expr}) * 1000000)::bigint" if kind == "time" else expr
+        for expr, kind in zip(exprs, kinds, strict=True)
+    )
     buf = io.BytesIO()
     connection.ensure_connection()
-    statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH CSV", params)
+    query = f"SELECT {select} FROM {source}{condition}"  # noqa: S608 (names from the specs above)
+    statement = connection.ops.compose_sql(f"COPY ({query}) TO STDOUT WITH CSV", params)
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         for block in copy:
             buf.write(block)
     buf.seek(0)
-    dtype = {name: ("string" if kind in ("str", "time") else "float64") for name, kind in columns.items()}
+    dtype = {
+        name: ("string" if kind == "str" else "float64") for name, kind in zip(names, kinds, strict=True)
+    }
     if buf.getbuffer().nbytes == 0:
-        return pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtype.items()})
-    # Empty strings must stay "" (not NaN): CSV writes NULL unquoted and "" quoted.
-    return pd.read_csv(
-        buf, header=None, names=list(columns), dtype=dtype, keep_default_na=False, na_values=[""]
-    )
+        df = pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtype.items()})
+    else:
+        # Empty strings must stay "" (not NaN): CSV writes NULL unquoted and "" quoted.
+        df = pd.read_csv(buf, header=None, names=names, dtype=dtype, keep_default_na=False, na_values=[""])
+    keys = [df[by_expr[expr]] if expr in by_expr else df[f"_sort{extra.index(expr)}"] for expr in sort]
+    order = np.lexsort([k.to_numpy(dtype="float64") for k in reversed(keys)])
+    df = df.take(order).reset_index(drop=True).drop(columns=[f"_sort{i}" for i in range(len(extra))])
+    for name, (_, kind) in columns.items():
+        if kind == "time":
+            df[name] = pd.to_datetime(df[name], unit="us", utc=True).astype("datetime64[us, UTC]")
+    return df
 
 
 def _read_cursor(sql: str, params: list, columns: dict[str, str]) -> pd.DataFrame:
@@ -169,7 +199,8 @@ def _typed(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         elif kind == "float":
             df[name] = pd.to_numeric(col).astype("float64")
         elif kind == "time":
-            df[name] = pd.to_datetime(col, utc=True, format="ISO8601")
+            if not isinstance(col.dtype, pd.DatetimeTZDtype):
+                df[name] = pd.to_datetime(col, utc=True, format="ISO8601")
         else:
             df[name] = col.fillna("").astype(str)
     return df

@@ -124,3 +124,42 @@ def test_frames_follow_merges_and_lines():
     assert interface.events_frame()["name"].tolist() == ["Viewed"]
     empty = interface.events_frame(as_of=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     assert empty.empty and list(empty.columns) == ["customer_id", "source", "name", "occurred_at"]
+
+
+def test_frames_are_sorted_by_customer_time_and_id_with_exact_times():
+    """Rows arrive in any order (PostgreSQL reads them unsorted and sorts in numpy): the frames are
+    ordered by customer, time, then id; times keep their microseconds; text keeps its commas,
+    quotes and line breaks."""
+    same = "2024-03-01T10:00:00.123456Z"
+    records = [
+        {"external_id": "late", "customer_id": "b", "placed_at": "2024-05-01T00:00:00Z", "total": "1"},
+        {"external_id": "tie-1", "customer_id": "a", "placed_at": same, "total": "2"},
+        {"external_id": "tie-2", "customer_id": "a", "placed_at": same, "total": "3"},
+        {
+            "external_id": "early",
+            "customer_id": "b",
+            "placed_at": "2023-12-31T23:59:59.999999Z",
+            "total": "4",
+            "lines": [
+                {"sku": "z", "title": 'Say "hi", then\nbye', "quantity": 1, "unit_price": "1"},
+                {"sku": "y", "title": "", "quantity": 2, "unit_price": "1"},
+            ],
+        },
+        {"external_id": "first-a", "customer_id": "a", "placed_at": "2024-01-01T00:00:00Z", "total": "5"},
+    ]
+    orders.orders_ingest(source="shop", records=records)
+    pk = {o.external_id: (o.customer_id, o.id) for o in Order.objects.all()}
+    frame = interface.orders_frame()
+    expected = sorted(
+        pk, key=lambda e: (pk[e][0], frame.set_index("order_id").loc[pk[e][1], "placed_at"], pk[e][1])
+    )
+    assert frame["order_id"].tolist() == [pk[e][1] for e in expected]
+    assert frame["customer_id"].tolist() == [str(pk[e][0]) for e in expected]
+    times = dict(zip(frame["order_id"], frame["placed_at"], strict=True))
+    assert times[pk["tie-1"][1]] == pd.Timestamp(same)
+    assert times[pk["early"][1]] == pd.Timestamp("2023-12-31T23:59:59.999999Z")
+    assert str(frame["placed_at"].dtype) == "datetime64[us, UTC]"
+    lines = interface.order_lines_frame()
+    assert lines["sku"].tolist() == ["z", "y"]
+    assert lines["title"].tolist() == ['Say "hi", then\nbye', ""]
+    assert (lines["placed_at"] == pd.Timestamp("2023-12-31T23:59:59.999999Z")).all()

@@ -55,11 +55,12 @@ def active_version_get(*, kind: str = ModelVersion.Kind.BUNDLE) -> ModelVersion 
 
 
 def active_warm() -> bool:
-    """Unpickle the active bundle into this process's cache; False when none is active."""
+    """Unpickle the active bundle into this process's cache and build its explanation tables;
+    False when none is active."""
     version = active_version_get()
     if version is None:
         return False
-    artifact_load(version=version)
+    artifact_load(version=version).churn.warm()
     return True
 
 

@@ -40,13 +40,26 @@ def test_a_new_database_reusing_a_pk_never_gets_the_old_bundle():
     assert registry.artifact_load(version=registry.active_version_get()) == {"model": "new"}
 
 
+class _Churn:
+    warmed = False
+
+    def warm(self):
+        self.warmed = True
+
+
+class _Bundle:
+    def __init__(self, name):
+        self.name, self.churn = name, _Churn()
+
+
 def test_models_warm_loads_the_active_bundle_once():
     from intelligence.interface import models_warm
 
     cache.clear()
     registry._ARTIFACTS.clear()
     assert models_warm() is False
-    _version({"model": "warm"})
+    _version(_Bundle("warm"))
     cache.clear()  # made active behind the registry's back: forget its "none active" answer
     assert models_warm() is True
-    assert {"model": "warm"} in registry._ARTIFACTS.values()
+    [bundle] = registry._ARTIFACTS.values()
+    assert bundle.name == "warm" and bundle.churn.warmed
