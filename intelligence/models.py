@@ -65,7 +65,7 @@ class Archetype(models.Model):
 class CustomerIntelligence(models.Model):
     """The latest batch-scored intelligence of one customer (platform customer id as a string)."""
 
-    customer_id = models.CharField(max_length=64, unique=True)
+    customer_id = models.CharField(max_length=64)
     as_of = models.DateField()
     horizon_days = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
@@ -75,7 +75,7 @@ class CustomerIntelligence(models.Model):
     churn_confidence = models.CharField(max_length=10, blank=True)
     ltv_confidence = models.CharField(max_length=10, blank=True)
     churn_probability = models.FloatField(null=True, db_index=True)
-    risk_band = models.CharField(max_length=10, default="unknown", db_index=True)
+    risk_band = models.CharField(max_length=10, default="unknown")
     top_factors = models.JSONField(default=list, blank=True)
     recommendations = models.JSONField(default=list, blank=True)
     predicted_ltv = models.FloatField(null=True, db_index=True)
@@ -87,19 +87,27 @@ class CustomerIntelligence(models.Model):
     value_at_risk = models.FloatField(
         null=True, db_index=True, help_text="churn probability x predicted spend"
     )
-    archetype = models.CharField(max_length=200, blank=True, db_index=True)
+    archetype = models.CharField(max_length=200, blank=True)
     archetype_key = models.CharField(max_length=200, blank=True)
     axes = models.JSONField(default=dict, blank=True)
     features = models.JSONField(default=dict, blank=True)
     order_count = models.PositiveIntegerField(default=0, db_index=True)
     total_spent = models.FloatField(default=0.0, db_index=True)
     days_since_last_order = models.IntegerField(null=True, db_index=True)
-    has_open_support_interaction = models.BooleanField(default=False, db_index=True)
+    has_open_support_interaction = models.BooleanField(default=False)
     stale = models.BooleanField(default=False, help_text="new data arrived; a re-score is queued")
 
     class Meta:
         verbose_name_plural = "customer intelligence"
         ordering = ["-value_at_risk", "customer_id"]
+        # Declared here rather than as unique=True / db_index=True: on PostgreSQL those add a
+        # second, LIKE-pattern index to every text column, which queries here never use and
+        # every full scoring would write (100,000 entries each).
+        constraints = [models.UniqueConstraint(fields=["customer_id"], name="intel_customer_unique")]
+        indexes = [
+            models.Index(fields=["risk_band"], name="intel_risk_band_idx"),
+            models.Index(fields=["archetype"], name="intel_archetype_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.archetype or 'unsegmented'})"

@@ -142,7 +142,9 @@ def frames_before(*, data: dict, as_of: date) -> dict:
         "interactions": "occurred_at",
         "events": "occurred_at",
     }
-    return {
-        name: frame.loc[pd.to_datetime(frame[time_column[name]], utc=True) < cutoff] if len(frame) else frame
-        for name, frame in data.items()
-    }
+    out = {}
+    for name, frame in data.items():
+        times = pd.to_datetime(frame[time_column[name]], utc=True) if len(frame) else None
+        # Usually nothing is as late as as_of: then the frame is kept, not copied row by row.
+        out[name] = frame if times is None or times.max() < cutoff else frame.loc[times < cutoff]
+    return out

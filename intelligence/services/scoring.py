@@ -67,59 +67,64 @@ def customers_score_all(*, as_of: date | None = None, progress: Progress = None)
 
 @transaction.atomic
 def rows_write(*, columns: dict[str, list], computed_at, progress: Progress = None) -> None:
-    """Upsert every row in bulk (COPY + one INSERT .. ON CONFLICT on PostgreSQL, chunked
-    bulk_create elsewhere) and drop rows of customers no longer scored. `columns` as from
+    """Replace every row in bulk, in one transaction (readers see the previous rows until it
+    commits): on PostgreSQL one DELETE and a COPY straight into the table, elsewhere chunked
+    upserts and a delete of the rows of customers no longer scored. `columns` as from
     rows.score_columns."""
     if connection.vendor == "postgresql":
-        _copy_upsert(columns)
-    else:
-        rows = rows_from_columns(columns)
-        total = len(rows)
-        for start in range(0, total, WRITE_CHUNK):
-            CustomerIntelligence.objects.bulk_create(
-                rows[start : start + WRITE_CHUNK],
-                update_conflicts=True,
-                unique_fields=["customer_id"],
-                update_fields=SCORED_FIELDS,
-            )
-            if progress:
-                progress("write-rows", min(start + WRITE_CHUNK, total), total)
+        _copy_replace(columns, progress)
+        return
+    rows = rows_from_columns(columns)
+    total = len(rows)
+    for start in range(0, total, WRITE_CHUNK):
+        CustomerIntelligence.objects.bulk_create(
+            rows[start : start + WRITE_CHUNK],
+            update_conflicts=True,
+            unique_fields=["customer_id"],
+            update_fields=SCORED_FIELDS,
+        )
+        if progress:
+            progress("write-rows", min(start + WRITE_CHUNK, total), total)
     CustomerIntelligence.objects.exclude(computed_at=computed_at).delete()
 
 
-def _copy_upsert(values: dict[str, list]) -> None:
-    import orjson
-    from django.db.models import JSONField
-
+def _copy_replace(values: dict[str, list], progress: Progress) -> None:
+    """DELETE every row, then COPY the new ones in: against an upsert through a staging table
+    this writes the rows once, not twice. The COPY text is built column by column (one
+    conversion per column kind, not psycopg's per-value dumpers: a third of the write)."""
     table = CustomerIntelligence._meta.db_table
     fields = [CustomerIntelligence._meta.get_field(name) for name in ["customer_id", *SCORED_FIELDS]]
-    columns = [f.column for f in fields]
-    data = []
-    for f in fields:
-        column = values[f.name]
-        if isinstance(f, JSONField):
-            column = [orjson.dumps(v).decode() for v in column]  # jsonb takes JSON text
-        elif f.is_relation:
-            column = [None if v is None else v.pk for v in column]
-        data.append(column)
-    column_list = ", ".join(columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
-    # Table and column names come from the model's meta, never from input.
-    create = f"CREATE TEMP TABLE intel_stage ON COMMIT DROP AS SELECT {column_list} FROM {table} WITH NO DATA"  # noqa: S608
-    upsert = (
-        f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM intel_stage "  # noqa: S608
-        f"ON CONFLICT (customer_id) DO UPDATE SET {updates}"
-    )
+    column_list = ", ".join(f.column for f in fields)
+    total = len(values["customer_id"])
     with connection.cursor() as cursor:
-        cursor.execute(create)
-        with (
-            cursor.connection.cursor() as raw,
-            raw.copy(f"COPY intel_stage ({column_list}) FROM STDIN") as copy,
-        ):
-            for row in zip(*data, strict=True):
-                copy.write_row(row)
-        cursor.execute(upsert)
-        cursor.execute("DROP TABLE intel_stage")
+        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - the model's own table name
+        with cursor.connection.cursor() as raw, raw.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+            for start in range(0, total, COPY_CHUNK):
+                chunk = [_copy_column(f, values[f.name][start : start + COPY_CHUNK]) for f in fields]
+                copy.write("".join(["\t".join(row) + "\n" for row in zip(*chunk, strict=True)]))
+                if progress:
+                    progress("write-rows", min(start + COPY_CHUNK, total), total)
+
+
+COPY_CHUNK = 5000
+_NULL = "\\N"
+# COPY text escapes; JSON from orjson holds no raw control characters, only backslash escapes.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_column(field, values: list) -> list[str]:
+    """One column's values in COPY text format."""
+    import orjson
+    from django.db.models import CharField, JSONField
+
+    if isinstance(field, JSONField):
+        return [orjson.dumps(v).decode().replace("\\", "\\\\") for v in values]
+    if isinstance(field, CharField):
+        return [_NULL if v is None else v.translate(_ESCAPES) for v in values]
+    if field.is_relation:
+        values = [None if v is None else v.pk for v in values]
+    # Numbers, dates, datetimes and booleans: str() is valid COPY input for each.
+    return [_NULL if v is None else str(v) for v in values]
 
 
 def customers_rescore(*, customer_ids: list[str]) -> int:
