@@ -42,6 +42,10 @@ training.score_all(bundle, orders, lines, interactions, events, *, as_of,
     A horizon shorter than the trained label window is answered by BG/NBD
     (churn_model "bgnbd"), never by a model trained for another window.
 
+training.score_chunks(..., chunk_size=None) -> ScoreChunks(total, parts)
+    The same rows as consecutive frames of chunk_size customers: the numbers are
+    computed for everyone at once, the per-customer objects chunk by chunk.
+
 Other modules: btyd (BG/NBD, Gamma-Gamma), panel (windows, cutoffs, horizon
 carry), churn, ltv, segmentation, explain (factor_label, recommendations),
 evaluation (metrics), cdnow (CDNOW loader for tests and bench/model_quality.py).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -147,6 +147,31 @@ def score_all(
     """Every contract column per customer. explain=False leaves top_factors and
     recommendations empty and skips the SHAP values (most of a batch's cost), for callers
     that do not show reasons."""
+    parts = score_chunks(
+        bundle, orders, lines, interactions, events, as_of=as_of, horizon_days=horizon_days, explain=explain
+    )
+    return pd.concat(list(parts.parts))
+
+
+def score_chunks(
+    bundle: TrainedBundle,
+    orders,
+    lines,
+    interactions,
+    events,
+    *,
+    as_of,
+    horizon_days=None,
+    explain=True,
+    chunk_size: int | None = None,
+):
+    """score_all's frame in consecutive chunks of `chunk_size` customers (one chunk when None):
+    ScoreChunks(total customers, iterator of frames).
+
+    The numbers come from one vectorised pass over every customer, done before this returns;
+    the per-customer objects (reasons in words, recommendations, segment dicts) are built
+    chunk by chunk as the iterator is read, so a caller can store one chunk while the next
+    is built."""
     as_of = _as_timestamp(as_of)
     horizon_days = int(horizon_days or bundle.horizon_days)
     frame, summary, bg, carry, churn_model, spend_model, p_churn, p_buy, given_buy, shap = _predict(
@@ -167,16 +192,33 @@ def score_all(
     out["expected_next_order_date"] = pd.Series(next_date, index=out.index).where(p_buy > 0.05)
     out["ltv_model"] = spend_model.name
     out["ltv_confidence"] = spend_model.confidence()
-    if explain:
-        contributions = churn_model.contributions(frame, shap)
-        out["top_factors"] = factors.top_factors(frame, contributions, k=TOP_FACTORS)
-        out["recommendations"] = factors.recommendations(out["top_factors"], out["churn_probability"])
-    else:
-        for column in ("top_factors", "recommendations"):
-            out[column] = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
-    seg = segmentation.segmentation_assign(bundle.segmentation, frame)
-    out = out.join(seg)
-    out["horizon_days"] = horizon_days
-    no_orders = frame["order_count"].isna()
-    out.loc[no_orders, "expected_next_order_date"] = pd.NaT
-    return out
+    out.loc[frame["order_count"].isna(), "expected_next_order_date"] = pd.NaT
+    contributions = churn_model.contributions(frame, shap) if explain else None
+    return ScoreChunks(
+        total=len(out),
+        parts=_score_parts(bundle, frame, out, contributions, horizon_days, chunk_size or max(len(out), 1)),
+    )
+
+
+@dataclass
+class ScoreChunks:
+    total: int  # customers in all the chunks
+    parts: Iterator[pd.DataFrame]
+
+
+def _score_parts(bundle: TrainedBundle, frame, out, contributions, horizon_days: int, step: int):
+    explain = contributions is not None
+    for start in range(0, max(len(out), 1), step):
+        part = out.iloc[start : start + step].copy()
+        rows = frame.iloc[start : start + step]
+        if explain:
+            part["top_factors"] = factors.top_factors(
+                rows, contributions.iloc[start : start + step], k=TOP_FACTORS
+            )
+            part["recommendations"] = factors.recommendations(part["top_factors"], part["churn_probability"])
+        else:
+            for column in ("top_factors", "recommendations"):
+                part[column] = pd.Series([[] for _ in range(len(part))], index=part.index, dtype=object)
+        part = part.join(segmentation.segmentation_assign(bundle.segmentation, rows))
+        part["horizon_days"] = horizon_days
+        yield part

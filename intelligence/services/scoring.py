@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -24,10 +24,20 @@ POPULATION_KEY = "intel:population:{version}:{as_of}"
 
 def scores_compute(*, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None):
     """The ML score frame for the customers in `data` (index customer_id)."""
+    import pandas as pd
+
+    chunks = score_chunks(version=version, data=data, as_of=as_of, horizon_days=horizon_days)
+    return pd.concat(list(chunks.parts))
+
+
+def score_chunks(
+    *, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None, chunk_size=None
+):
+    """The same frame in consecutive chunks of `chunk_size` customers: ml.training.ScoreChunks."""
     from intelligence.ml import training as ml_training
 
     bundle = registry.artifact_load(version=version)
-    return ml_training.score_all(
+    return ml_training.score_chunks(
         bundle,
         data["orders"],
         data["lines"],
@@ -35,11 +45,15 @@ def scores_compute(*, version: ModelVersion, data: dict, as_of: date, horizon_da
         data["events"],
         as_of=as_of,
         horizon_days=horizon_days or version.horizon_days,
+        chunk_size=chunk_size,
     )
 
 
 def customers_score_all(*, as_of: date | None = None, progress: Progress = None) -> int:
-    """Score every customer with the active model and write all rows in bulk. Returns the row count."""
+    """Score every customer with the active model and write all rows in bulk. Returns the row count.
+
+    The rows are written as they are built, chunk by chunk: the database stores one chunk
+    while the next is made."""
     version = registry.active_version_require()
     if progress:
         progress("load", 0, 3)
@@ -51,59 +65,75 @@ def customers_score_all(*, as_of: date | None = None, progress: Progress = None)
         data = frame_loader.frames_load(as_of=as_of)
     if progress:
         progress("score", 1, 3)
-    scores = scores_compute(version=version, data=data, as_of=as_of)
+    scored = score_chunks(version=version, data=data, as_of=as_of, chunk_size=COPY_CHUNK)
+    del data
     if progress:
         progress("write", 2, 3)
     computed_at = timezone.now()
-    columns = score_columns(scores=scores, version=version, as_of=as_of, computed_at=computed_at)
-    del scores  # the frame is large; the columns hold everything the rows need
-    rows_write(columns=columns, computed_at=computed_at, progress=progress)
+    chunks = (
+        score_columns(scores=part, version=version, as_of=as_of, computed_at=computed_at)
+        for part in scored.parts
+    )
+    count = rows_write(chunks=chunks, total=scored.total, computed_at=computed_at, progress=progress)
     ModelVersion.objects.filter(pk=version.pk).update(scored_as_of=as_of)
     cache.delete(f"{registry.ACTIVE_CACHE_KEY}:{version.kind}")
     if progress:
         progress("done", 3, 3)
-    return len(columns["customer_id"])
+    return count
 
 
 @transaction.atomic
-def rows_write(*, columns: dict[str, list], computed_at, progress: Progress = None) -> None:
+def rows_write(
+    *, chunks: Iterable[dict[str, list]], total: int, computed_at, progress: Progress = None
+) -> int:
     """Replace every row in bulk, in one transaction (readers see the previous rows until it
     commits): on PostgreSQL one DELETE and a COPY straight into the table, elsewhere chunked
-    upserts and a delete of the rows of customers no longer scored. `columns` as from
-    rows.score_columns."""
+    upserts and a delete of the rows of customers no longer scored. `chunks` yield
+    rows.score_columns dicts, `total` rows in all (for progress). Returns the rows written."""
     if connection.vendor == "postgresql":
-        _copy_replace(columns, progress)
-        return
-    rows = rows_from_columns(columns)
-    total = len(rows)
-    for start in range(0, total, WRITE_CHUNK):
-        CustomerIntelligence.objects.bulk_create(
-            rows[start : start + WRITE_CHUNK],
-            update_conflicts=True,
-            unique_fields=["customer_id"],
-            update_fields=SCORED_FIELDS,
-        )
+        return _copy_replace(chunks, total, progress)
+    written = 0
+    for columns in chunks:
+        rows = rows_from_columns(columns)
+        for start in range(0, len(rows), WRITE_CHUNK):
+            CustomerIntelligence.objects.bulk_create(
+                rows[start : start + WRITE_CHUNK],
+                update_conflicts=True,
+                unique_fields=["customer_id"],
+                update_fields=SCORED_FIELDS,
+            )
+        written += len(rows)
         if progress:
-            progress("write-rows", min(start + WRITE_CHUNK, total), total)
+            progress("write-rows", written, total)
     CustomerIntelligence.objects.exclude(computed_at=computed_at).delete()
+    return written
 
 
-def _copy_replace(values: dict[str, list], progress: Progress) -> None:
+def _copy_replace(chunks: Iterable[dict[str, list]], total: int, progress: Progress) -> int:
     """DELETE every row, then COPY the new ones in: against an upsert through a staging table
     this writes the rows once, not twice. The COPY text is built column by column (one
     conversion per column kind, not psycopg's per-value dumpers: a third of the write)."""
+    from psycopg.copy import QueuedLibpqWriter
+
     table = CustomerIntelligence._meta.db_table
     fields = [CustomerIntelligence._meta.get_field(name) for name in ["customer_id", *SCORED_FIELDS]]
     column_list = ", ".join(f.column for f in fields)
-    total = len(values["customer_id"])
+    written = 0
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - the model's own table name
-        with cursor.connection.cursor() as raw, raw.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-            for start in range(0, total, COPY_CHUNK):
-                chunk = [_copy_column(f, values[f.name][start : start + COPY_CHUNK]) for f in fields]
-                copy.write("".join(["\t".join(row) + "\n" for row in zip(*chunk, strict=True)]))
+        with (
+            cursor.connection.cursor() as raw,
+            # A writer thread sends each chunk while the next one is built: the server's
+            # parsing (most of the write) overlaps the work here instead of waiting for it.
+            raw.copy(f"COPY {table} ({column_list}) FROM STDIN", writer=QueuedLibpqWriter(raw)) as copy,
+        ):
+            for values in chunks:
+                text = [_copy_column(f, values[f.name]) for f in fields]
+                copy.write("".join(["\t".join(row) + "\n" for row in zip(*text, strict=True)]))
+                written += len(values["customer_id"])
                 if progress:
-                    progress("write-rows", min(start + COPY_CHUNK, total), total)
+                    progress("write-rows", written, total)
+    return written
 
 
 COPY_CHUNK = 5000
