@@ -163,8 +163,12 @@ def _read_postgres(columns: dict, source: str, condition: str, params: list, sor
         for block in copy:
             buf.write(block)
     buf.seek(0)
+    # Sort keys are read as numbers (a customer id too, made text after the sort): sorting on
+    # a million parsed strings would cost more than reading them.
+    numeric = {by_expr.get(expr) for expr in sort}
     dtype = {
-        name: ("string" if kind == "str" else "float64") for name, kind in zip(names, kinds, strict=True)
+        name: ("string" if kind == "str" and name not in numeric else "float64")
+        for name, kind in zip(names, kinds, strict=True)
     }
     if buf.getbuffer().nbytes == 0:
         df = pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtype.items()})
@@ -177,6 +181,9 @@ def _read_postgres(columns: dict, source: str, condition: str, params: list, sor
     for name, (_, kind) in columns.items():
         if kind == "time":
             df[name] = pd.to_datetime(df[name], unit="us", utc=True).astype("datetime64[us, UTC]")
+        elif kind == "str" and name in numeric:
+            codes, ids = pd.factorize(df[name].astype("int64"))  # each distinct id made text once
+            df[name] = pd.Series(pd.Index(ids).astype(str).to_numpy()[codes], dtype="string")
     return df
 
 

@@ -101,16 +101,19 @@ FEATURE_ACTION = {
 
 
 def factor_label(feature: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        spec = FEATURES_BY_NAME.get(feature)
-        return f"no data: {spec.definition if spec else feature.replace('_', ' ')}"
-    template = TEMPLATES.get(feature)
-    if template is not None:
-        return template(float(value))
+    return factor_labels(feature, [value])[0]
+
+
+def factor_labels(feature: str, values) -> list[str]:
+    """The words for one feature's values (the template looked up once for all of them)."""
     spec = FEATURES_BY_NAME.get(feature)
     definition = spec.definition if spec else feature.replace("_", " ")
-    unit = f" {spec.unit}" if spec and spec.unit not in {"ratio", "share", "flag"} else ""
-    return f"{definition}: {float(value):.2f}{unit}"
+    missing = f"no data: {definition}"
+    template = TEMPLATES.get(feature)
+    if template is None:
+        unit = f" {spec.unit}" if spec and spec.unit not in {"ratio", "share", "flag"} else ""
+        template = lambda v: f"{definition}: {v:.2f}{unit}"  # noqa: E731
+    return [missing if v is None or v != v else template(float(v)) for v in values]
 
 
 def top_factors(frame: pd.DataFrame, contributions: pd.DataFrame, *, k: int = 3) -> pd.Series:
@@ -118,6 +121,7 @@ def top_factors(frame: pd.DataFrame, contributions: pd.DataFrame, *, k: int = 3)
 
     Features the customer has no data for rank after every feature with data: the
     model may learn from missingness, but "no data" is no reason a person can act on.
+    Built column-wise: each feature's labels in one pass, then one small dict per factor.
     """
     if contributions.empty:
         return pd.Series([[] for _ in range(len(frame))], index=frame.index, dtype=object)
@@ -130,18 +134,22 @@ def top_factors(frame: pd.DataFrame, contributions: pd.DataFrame, *, k: int = 3)
     rows = np.arange(len(values))[:, None]
     top_contrib = values[rows, top]
     feature_values = all_feature_values[rows, top]
+    labels = np.empty(top.shape, dtype=object)
+    for j in np.unique(top):
+        where = top == j
+        labels[where] = factor_labels(str(names[j]), feature_values[where].tolist())
+    rounded = np.round(feature_values, 4)
+    shown = np.where(np.isnan(rounded), None, rounded).tolist()
+    contribution = np.round(top_contrib, 4).tolist()
+    direction = np.where(top_contrib > 0, "raises", "lowers").tolist()
+    feature = names[top].astype(str).tolist()
+    labels = labels.tolist()
     factors = [
         [
-            {
-                "feature": str(names[j]),
-                "label": factor_label(str(names[j]), v),
-                "value": None if np.isnan(v) else round(float(v), 4),
-                "contribution": round(float(c), 4),
-                "direction": "raises" if c > 0 else "lowers",
-            }
-            for j, v, c in zip(top[i], feature_values[i], top_contrib[i], strict=True)
+            {"feature": f, "label": lb, "value": v, "contribution": c, "direction": d}
+            for f, lb, v, c, d in zip(fs, lbs, vs, cs, ds, strict=True)
         ]
-        for i in range(len(values))
+        for fs, lbs, vs, cs, ds in zip(feature, labels, shown, contribution, direction, strict=True)
     ]
     return pd.Series(factors, index=frame.index, dtype=object)
 
