@@ -926,6 +926,7 @@ def shop_ingest(
     import time
 
     from ingestion import interface
+    from ingestion.services.files import statistics_refresh
 
     writers = {
         "orders": interface.ingest_orders,
@@ -957,5 +958,6 @@ def shop_ingest(
             progress(len(block.customers))
     for name in writers:
         flush(name, force=True)
+    statistics_refresh()
     summary.seconds = time.perf_counter() - started
     return summary

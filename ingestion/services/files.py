@@ -105,6 +105,8 @@ def file_ingest(
             for index, external_id, errors in result.errors[: max(0, max_errors - len(summary.errors))]:
                 summary.errors.append((offset + index + 1, external_id, errors))
             offset += result.records
+    if summary.accepted or summary.updated:
+        statistics_refresh(kind)
     IngestionBatch.objects.filter(pk=batch.pk).update(
         accepted=summary.accepted,
         duplicates=summary.duplicates,
@@ -113,6 +115,15 @@ def file_ingest(
         finished_at=timezone.now(),
     )
     return summary
+
+
+def statistics_refresh(*kinds: str) -> None:
+    """Fresh planner statistics for the tables of these record kinds (all when none), after a bulk load."""
+    from ingestion.models import Customer, Event, ExternalRef, Interaction, Order, OrderLine
+    from ingestion.services import _db
+
+    tables = {"orders": [Order, OrderLine], "interactions": [Interaction], "events": [Event]}
+    _db.statistics_refresh([m for k in kinds or tables for m in tables[k]] + [Customer, ExternalRef])
 
 
 def writer(kind: str):
