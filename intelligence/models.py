@@ -69,7 +69,11 @@ class CustomerIntelligence(models.Model):
     as_of = models.DateField()
     horizon_days = models.PositiveIntegerField()
     computed_at = models.DateTimeField()
-    model_version = models.ForeignKey(ModelVersion, null=True, on_delete=models.SET_NULL, related_name="+")
+    # No index: every row names the active version, so a look-up by version reads the whole table
+    # anyway, and each full scoring would rewrite the index for nothing.
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     churn_model = models.CharField(max_length=40, blank=True)
     ltv_model = models.CharField(max_length=40, blank=True)
     churn_confidence = models.CharField(max_length=10, blank=True)

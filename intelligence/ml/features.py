@@ -444,8 +444,11 @@ def _btyd_features(valid, summary, *, btyd_params, gg_params) -> pd.DataFrame:
 def _valid_lines(lines: pd.DataFrame, valid: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
     """Lines of valid orders: the customer's position in `ids`, SKU and category as integer
     codes (-1 for none; an empty category is none), numeric columns and `spend`."""
-    columns = ["order_id", "customer_id", "sku", "category", "quantity", "unit_price", "discount"]
-    lf = lines.loc[lines["order_id"].isin(valid["order_id"]), columns]
+    columns = ["order_id", "sku", "category", "quantity", "unit_price", "discount"]
+    # The customer comes from the line's order (integer keys), not from hashing its id text again.
+    order_at = pd.Index(valid["order_id"]).get_indexer(lines["order_id"])
+    lf = lines.loc[order_at >= 0, columns]
+    customer = valid["customer_id"].to_numpy()[order_at[order_at >= 0]]
     quantity = pd.to_numeric(lf["quantity"], errors="coerce")
     unit_price = pd.to_numeric(lf["unit_price"], errors="coerce")
     discount = pd.to_numeric(lf["discount"], errors="coerce")
@@ -456,7 +459,7 @@ def _valid_lines(lines: pd.DataFrame, valid: pd.DataFrame, ids: pd.Index) -> pd.
     return pd.DataFrame(
         {
             "order_id": lf["order_id"],
-            "customer_id": ids.get_indexer(lf["customer_id"].astype(str)),
+            "customer_id": customer,
             "sku": _codes(lf["sku"]),
             "category": category,
             "discount": discount.where(lf["order_id"].isin(known)),
