@@ -93,11 +93,9 @@ def tables_from_booster(booster) -> TreeTables | None:
                     share.append(1.0)
                 slot = features.index(feature)
                 share[slot] *= counts[0 if left else 1] / (counts[0] + counts[1])
-                path_node[t, leaf, step], path_left[t, leaf, step], path_slot[t, leaf, step] = (
-                    node,
-                    left,
-                    slot,
-                )
+                path_node[t, leaf, step] = node
+                path_left[t, leaf, step] = left
+                path_slot[t, leaf, step] = slot
             path_length[t, leaf], n_slots[t, leaf] = len(path), len(features)
             slot_feature[t, leaf, : len(features)] = features
             slot_share[t, leaf, : len(features)] = share

@@ -18,7 +18,11 @@ from intelligence.services import registry
 from intelligence.services.rows import SCORED_FIELDS, rows_from_columns, rows_from_scores, score_columns
 
 Progress = Callable[[str, int, int], None] | None
-WRITE_CHUNK = 2000
+WRITE_CHUNK = 2000  # rows per bulk_create (SQLite)
+COPY_CHUNK = 5000  # customers per chunk built and copied while the database stores the previous one
+_NULL = "\\N"
+# COPY text escapes; JSON from orjson holds no raw control characters, only backslash escapes.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 POPULATION_KEY = "intel:population:{version}:{as_of}"
 
 
@@ -134,12 +138,6 @@ def _copy_replace(chunks: Iterable[dict[str, list]], total: int, progress: Progr
                 if progress:
                     progress("write-rows", written, total)
     return written
-
-
-COPY_CHUNK = 5000
-_NULL = "\\N"
-# COPY text escapes; JSON from orjson holds no raw control characters, only backslash escapes.
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_column(field, values: list) -> list[str]:

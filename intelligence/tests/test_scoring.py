@@ -65,3 +65,28 @@ def test_stored_cdnow_rows_leave_discounts_and_refunds_unknown(trained):
         assert row.features["refund_value_share"] is None and row.features["cancelled_orders"] is None
         assert row.axes["price_sensitivity"] == {"label": "unknown", "strength": None}
         assert row.axes["returns_refunds"]["label"] == "unknown"
+
+
+def test_the_bulk_write_keeps_every_character_and_drops_unscored_customers(trained):
+    """Text and JSON with tabs, line breaks, backslashes and quotes go through the COPY text
+    format (PostgreSQL) or bulk_create unchanged; customers not in the batch lose their row."""
+    from django.utils import timezone
+
+    rows = list(CustomerIntelligence.objects.order_by("customer_id")[:3])
+    kept, dropped = rows[:2], rows[2]
+    tricky = 'tab\there\nnew line \\ back"slash\r ünï'
+    now = timezone.now()
+    columns = {name: [getattr(r, name) for r in kept] for name in ["customer_id", *scoring.SCORED_FIELDS]}
+    columns["computed_at"] = [now, now]
+    columns["archetype"] = [tricky, ""]
+    columns["recommendations"] = [[tricky], []]
+    columns["axes"] = [{"timing": {"label": tricky, "strength": None}}, {}]
+    columns["churn_probability"] = [None, 0.125]
+    written = scoring.rows_write(chunks=iter([columns]), total=2, computed_at=now)
+    assert written == 2
+    assert not CustomerIntelligence.objects.filter(customer_id=dropped.customer_id).exists()
+    first, second = CustomerIntelligence.objects.order_by("customer_id")
+    assert first.archetype == tricky and first.recommendations == [tricky]
+    assert first.axes == {"timing": {"label": tricky, "strength": None}}
+    assert first.churn_probability is None and second.churn_probability == 0.125
+    assert second.archetype == "" and second.axes == {} and second.features == kept[1].features
