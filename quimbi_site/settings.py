@@ -94,12 +94,13 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
 # --- Cache ------------------------------------------------------------------
-_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
-if _cache_url.startswith(("redis://", "rediss://")):
-    _default_cache = {
+def redis_cache(url: str) -> dict:
+    """The default cache on Redis at `url` (also what the cache-outage tests point at a dead port)."""
+    return {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": _cache_url,
+        "LOCATION": url,
         "TIMEOUT": 900,
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -110,6 +111,11 @@ if _cache_url.startswith(("redis://", "rediss://")):
         },
         "KEY_PREFIX": "quimbi",
     }
+
+
+_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
+if _cache_url.startswith(("redis://", "rediss://")):
+    _default_cache = redis_cache(_cache_url)
 else:
     _default_cache = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

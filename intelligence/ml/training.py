@@ -141,6 +141,12 @@ def _for_horizon(model, horizon_days: int):
     return model
 
 
+@dataclass
+class ScoreChunks:
+    total: int  # customers in all the chunks
+    parts: Iterator[pd.DataFrame]
+
+
 def score_all(
     bundle: TrainedBundle, orders, lines, interactions, events, *, as_of, horizon_days=None, explain=True
 ) -> pd.DataFrame:
@@ -198,12 +204,6 @@ def score_chunks(
         total=len(out),
         parts=_score_parts(bundle, frame, out, contributions, horizon_days, chunk_size or max(len(out), 1)),
     )
-
-
-@dataclass
-class ScoreChunks:
-    total: int  # customers in all the chunks
-    parts: Iterator[pd.DataFrame]
 
 
 def _score_parts(bundle: TrainedBundle, frame, out, contributions, horizon_days: int, step: int):

@@ -9,7 +9,7 @@ from datetime import date
 from ingestion import interface as ingestion
 from intelligence.models import CustomerIntelligence
 from intelligence.services import frames as frame_loader
-from intelligence.services import registry
+from intelligence.services import registry, scoring
 
 COLUMNS = [
     "source",
@@ -41,21 +41,12 @@ def _stored(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]
 
 
 def _fresh(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]:
-    from intelligence.ml import training as ml_training
-
     version = registry.active_version_require()
     as_of = as_of or frame_loader.default_as_of()
     data = frame_loader.frames_load(as_of=as_of)
     # The export has no reasons column: no SHAP values (most of the scoring time).
-    scores = ml_training.score_all(
-        registry.artifact_load(version=version),
-        data["orders"],
-        data["lines"],
-        data["interactions"],
-        data["events"],
-        as_of=as_of,
-        horizon_days=horizon_days or version.horizon_days,
-        explain=False,
+    scores = scoring.scores_compute(
+        version=version, data=data, as_of=as_of, horizon_days=horizon_days, explain=False
     )
     return dict(
         zip(
@@ -72,16 +63,18 @@ def _fresh(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]:
     )
 
 
+REFS_CHUNK = 5000
+
+
 def _refs(customer_ids: list[str]):
-    """(source, external_id, customer_id) for every ref of these customers."""
-    bulk = getattr(ingestion, "external_refs_frame", None)
-    if bulk is not None:
-        frame = bulk(customer_ids=customer_ids)
-        yield from frame[["source", "external_id", "customer_id"]].itertuples(index=False, name=None)
-        return
-    for customer_id in customer_ids:  # one query per customer until ingestion offers a bulk reader
-        for source, external_id in ingestion.customer_get(customer_id=customer_id).external_refs:
-            yield source, external_id, customer_id
+    """(source, external_id, customer_id) for every ref of these customers, a fixed number of
+    queries per chunk of customers."""
+    for start in range(0, len(customer_ids), REFS_CHUNK):
+        summaries = ingestion.customers_get(customer_ids=customer_ids[start : start + REFS_CHUNK])
+        for customer_id in customer_ids[start : start + REFS_CHUNK]:
+            summary = summaries.get(customer_id)
+            for source, external_id in summary.external_refs if summary else ():
+                yield source, external_id, customer_id
 
 
 def _num(value, digits: int) -> str:

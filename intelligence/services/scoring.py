@@ -26,16 +26,25 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 POPULATION_KEY = "intel:population:{version}:{as_of}"
 
 
-def scores_compute(*, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None):
-    """The ML score frame for the customers in `data` (index customer_id)."""
+def scores_compute(
+    *, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None, explain: bool = True
+):
+    """The ML score frame for the customers in `data` (index customer_id); explain=False leaves
+    the reasons empty and skips their cost (ml.training.score_all)."""
     import pandas as pd
 
-    chunks = score_chunks(version=version, data=data, as_of=as_of, horizon_days=horizon_days)
+    chunks = score_chunks(version=version, data=data, as_of=as_of, horizon_days=horizon_days, explain=explain)
     return pd.concat(list(chunks.parts))
 
 
 def score_chunks(
-    *, version: ModelVersion, data: dict, as_of: date, horizon_days: int | None = None, chunk_size=None
+    *,
+    version: ModelVersion,
+    data: dict,
+    as_of: date,
+    horizon_days: int | None = None,
+    chunk_size: int | None = None,
+    explain: bool = True,
 ):
     """The same frame in consecutive chunks of `chunk_size` customers: ml.training.ScoreChunks."""
     from intelligence.ml import training as ml_training
@@ -50,6 +59,7 @@ def score_chunks(
         as_of=as_of,
         horizon_days=horizon_days or version.horizon_days,
         chunk_size=chunk_size,
+        explain=explain,
     )
 
 

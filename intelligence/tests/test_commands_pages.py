@@ -20,9 +20,11 @@ EXPORT_COLUMNS = [
 ]
 
 
-def test_export_predictions_stored_scores(trained, tmp_path):
+def test_export_predictions_stored_scores(trained, tmp_path, django_assert_max_num_queries):
     out = tmp_path / "predictions.csv"
-    call_command("export_predictions", "--out", str(out), verbosity=0, stdout=io.StringIO())
+    # Customers' refs are read in bulk: a handful of queries, not one per customer.
+    with django_assert_max_num_queries(12):
+        call_command("export_predictions", "--out", str(out), verbosity=0, stdout=io.StringIO())
     rows = list(csv.reader(out.open()))
     assert rows[0] == EXPORT_COLUMNS
     assert len(rows) - 1 == CustomerIntelligence.objects.count() == 2357

@@ -19,6 +19,7 @@ from django.test import Client, override_settings
 from ingestion.models import Order
 from quimbi_site.api.throttling import ScopedDatabaseThrottle
 from quimbi_site.models import IdempotencyRecord
+from quimbi_site.settings import redis_cache
 from support.services import tickets
 from support.tests.factories import AgentFactory, PolicyFactory, TeamFactory
 
@@ -36,17 +37,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def cache_down():
-    dead_redis = {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "IGNORE_EXCEPTIONS": True,
-            "SOCKET_CONNECT_TIMEOUT": 0.5,
-            "SOCKET_TIMEOUT": 0.5,
-        },
-        "KEY_PREFIX": "quimbi",
-    }
+    dead_redis = redis_cache(f"redis://127.0.0.1:{_free_port()}/0")  # production's options, nobody listening
     with override_settings(CACHES={**settings.CACHES, "default": dead_redis}):
         # Really down: writes vanish, reads miss, and nothing raises.
         cache.set("probe", "1", 30)
