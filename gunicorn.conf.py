@@ -1,5 +1,6 @@
 """gunicorn settings read from the project root (`gunicorn quimbi_site.wsgi`); flags override them."""
 
+import gc
 import logging
 
 wsgi_app = "quimbi_site.wsgi:application"
@@ -14,3 +15,5 @@ def post_worker_init(worker):
         models_warm()
     except Exception:  # a cold worker still serves; it pays on its first request instead
         logging.getLogger("quimbi").exception("model warm-up failed")
+    # What is loaded now lives as long as the worker: the collector's full passes skip it.
+    gc.freeze()

@@ -5,9 +5,14 @@ Benchmarks print figures; they never assert timings (tests do not either).
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -117,3 +122,91 @@ def print_table(title: str, rows: list[tuple[str, int, float, float | None, str,
         cpu_s = f"{cpu / n * 1e6:.1f}" if cpu is not None and n else "-"
         figures = f"{n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7} {cpu_s:>10}"
         print(f"{name:<34} {figures}  {target}")
+
+
+# --- gunicorn --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_start(*, env: dict[str, str], workers: int, port: int, out_dir: Path) -> subprocess.Popen:
+    """gunicorn (quimbi_site.wsgi, the project's gunicorn.conf.py) on 127.0.0.1:`port` with `env`,
+    once /healthz answers "ok". Logs in `out_dir`: gunicorn.log, and access.log with the
+    server-side duration of every request (to tell server time from client-side queueing)."""
+    log = (out_dir / "gunicorn.log").open("w")
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "quimbi_site.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "20",
+        "--error-logfile",
+        "-",
+        "--access-logfile",
+        str(out_dir / "access.log"),
+        "--access-logformat",
+        '%(t)s %(p)s "%(r)s" %(s)s %(M)sms',
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()  # the child has its own descriptor
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}; see {out_dir / 'gunicorn.log'}")
+        try:
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}
+            )
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                health = json.loads(resp.read())
+            if health.get("status") != "ok":
+                gunicorn_stop(proc)
+                raise SystemExit(f"/healthz is {health}; the benchmark needs the database and the cache.")
+            return proc
+        except OSError:
+            time.sleep(0.5)
+    gunicorn_stop(proc)
+    raise SystemExit("gunicorn did not answer /healthz within 90 s")
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of process `pid` and its children (Linux /proc): what a server spent, when it is
+    not a child this process waits for."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # it ended meanwhile
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, and of reaped children
+    return total / tick
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def gunicorn_stop(proc: subprocess.Popen) -> None:
+    """Graceful stop (SIGTERM lets workers finish their requests), then a kill if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

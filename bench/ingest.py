@@ -4,18 +4,19 @@
       ingestion_order (the limit), and, for information, orders + lines;
   (b) `manage.py ingest_file` on a JSONL file of the same orders;
   (c) the HTTP batch path: POST /api/data/orders, 1,000 records per request,
-      through the whole Django stack (middleware, API-key auth, throttling,
-      parsing, view) with Django's test client;
+      to gunicorn (one sync worker per CPU, DEBUG off: the production server)
+      from as many concurrent client connections, through the whole stack
+      (HTTP, middleware, API-key auth, throttling, parsing, view);
   (d) a full re-ingest of the file (all duplicates).
 
 Each is printed as rows/s and as a ratio to COPY, next to the targets
 (ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY), with the CPU time
-this process (and the ingest_file workers) spent per row and the machine's load
+this process (and the ingest_file workers; for HTTP, the server) spent per row and the machine's load
 average: on a shared machine the wall times, and so the ratios, move with what
 else runs. The database server's own CPU is not in that column. Prints only.
 
 Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
-all of them), DATABASE_URL when it is PostgreSQL (migrated, bench sources
+all of them), BENCH_HTTP_CLIENTS (default: the CPU count), DATABASE_URL when it is PostgreSQL (migrated, bench sources
 cleared first), else postgres://postgres@127.0.0.1:5432/quimbi_bench
 (dropped and created fresh). Run: `.venv/bin/python -m bench.ingest`.
 """
@@ -152,32 +153,95 @@ def ingest_file(path: Path):
     return t, out.getvalue().strip()
 
 
-def http_batches(path: Path, n_orders: int):
-    """POST the first `n_orders` orders, 1,000 per request; returns (sent, timing, totals)."""
-    from django.test import Client
+def http_batches(url: str, path: Path, n_orders: int, *, clients: int, out_dir: Path):
+    """POST the first `n_orders` orders, 1,000 per request, from `clients` concurrent connections
+    to gunicorn (one worker per CPU, DEBUG off) on the bench database.
+
+    Returns (sent, timing, totals); the timing's CPU is the server's (gunicorn and its workers),
+    taken from /proc, since the server is not a child this process waits for.
+    """
+    import http.client
+    import secrets
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from quimbi_site.models import ClientApiKey
 
     _, key = ClientApiKey.objects.create_key(name="bench-ingest")
-    client = Client(HTTP_X_API_KEY=key)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    port = common.free_port()
+    server = common.gunicorn_start(env=env, workers=os.cpu_count() or 1, port=port, out_dir=out_dir)
     head = b'{"source":"' + HTTP_SOURCE.encode() + b'","records":['
-    sent = 0
+    headers = {"X-API-Key": key, "Content-Type": "application/json", "X-Forwarded-Proto": "https"}
     totals = {"accepted": 0, "duplicates": 0, "updated": 0, "rejected": 0}
-    with common.timed() as t:
-        for chunk in _read_chunks(path, HTTP_BATCH):
-            chunk = chunk[: n_orders - sent]
-            body = head + b",".join(line.rstrip(b"\n") for line in chunk) + b"]}"
-            response = client.post("/api/data/orders", data=body, content_type="application/json")
-            if response.status_code != 200:
-                raise SystemExit(f"HTTP batch failed: {response.status_code} {response.content[:500]!r}")
-            data = response.json()
-            for k in totals:
-                v = data.get(k, 0)
-                totals[k] += len(v) if isinstance(v, list) else int(v)
-            sent += len(chunk)
-            if sent >= n_orders:
-                break
+    lock = threading.Lock()
+    bodies = _bodies(path, n_orders, head)
+
+    def client() -> int:
+        sent = 0
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while True:
+            with lock:
+                item = next(bodies, None)
+            if item is None:
+                conn.close()
+                return sent
+            count, body = item
+            conn.request("POST", "/api/data/orders", body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                raise SystemExit(f"HTTP batch failed: {response.status} {data[:500]!r}")
+            result = json.loads(data)
+            with lock:
+                for k in totals:
+                    v = result.get(k, 0)
+                    totals[k] += len(v) if isinstance(v, list) else int(v)
+            sent += count
+
+    try:
+        _warm(port, clients)
+        cpu_start = common.process_tree_cpu(server.pid)
+        with common.timed() as t, ThreadPoolExecutor(max_workers=clients) as pool:
+            sent = sum(pool.map(lambda _: client(), range(clients)))
+        t.cpu = common.process_tree_cpu(server.pid) - cpu_start
+    finally:
+        common.gunicorn_stop(server)
     return sent, t, totals
+
+
+def _bodies(path: Path, n_orders: int, head: bytes):
+    """(records, request body) per batch of the first `n_orders` lines of the file."""
+    left = n_orders
+    for chunk in _read_chunks(path, HTTP_BATCH):
+        chunk = chunk[:left]
+        yield len(chunk), head + b",".join(line.rstrip(b"\n") for line in chunk) + b"]}"
+        left -= len(chunk)
+        if left <= 0:
+            return
+
+
+def _warm(port: int, clients: int) -> None:
+    """A few concurrent requests, so that every worker has loaded the URL conf and its views."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(_: int) -> None:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/schema/", headers={"X-Forwarded-Proto": "https"}
+        )
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            resp.read()
+
+    with ThreadPoolExecutor(max_workers=2 * clients) as pool:
+        list(pool.map(get, range(4 * clients)))
 
 
 def _clear_bench_sources() -> None:
@@ -232,14 +296,15 @@ def main() -> int:
         stored_lines = OrderLine.objects.filter(order__source=FILE_SOURCE).count()
         print(f"    stored {stored:,} orders, {stored_lines:,} lines; {common.load_text()}", flush=True)
 
+        clients = common.env_int("BENCH_HTTP_CLIENTS", os.cpu_count() or 1)
         try:
-            http_n, http_t, http_totals = http_batches(path, n_http)
-        except Exception as exc:  # report and go on to the re-ingest
+            http_n, http_t, http_totals = http_batches(url, path, n_http, clients=clients, out_dir=Path(tmp))
+        except (Exception, SystemExit) as exc:  # report and go on to the re-ingest
             print(f"(c) HTTP path failed: {exc!r}", flush=True)
             http_n, http_t = 0, common.Timing()
         else:
             figures = _line(http_n, http_t.seconds, copy_s, n_orders)
-            print(f"(c) HTTP, 1,000 per request: {http_totals}; {figures}", flush=True)
+            print(f"(c) HTTP, 1,000 per request, {clients} clients: {http_totals}; {figures}", flush=True)
 
         again_t, again_summary = ingest_file(path)
         print(f"(d) {again_summary}: {_line(n_orders, again_t.seconds, copy_s, n_orders)}", flush=True)

@@ -30,8 +30,6 @@ import json
 import math
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -203,12 +201,6 @@ def run_config(*, source: str, batch: int, wait: tuple[float, float], out_dir: P
 # --- gunicorn and locust ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env(args) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -228,49 +220,6 @@ def server_env(args) -> dict[str, str]:
     if args.celery_broker:
         env["CELERY_BROKER_URL"] = args.celery_broker
     return env
-
-
-def gunicorn_start(args, port: int, out_dir: Path) -> subprocess.Popen:
-    log = (out_dir / "gunicorn.log").open("w")
-    cmd = [
-        str(BIN / "gunicorn"),
-        "quimbi_site.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--timeout",
-        "120",
-        "--graceful-timeout",
-        "20",
-        "--error-logfile",
-        "-",
-        # Server-side duration of every request, to tell server time from client-side queueing.
-        "--access-logfile",
-        str(out_dir / "access.log"),
-        "--access-logformat",
-        '%(t)s %(p)s "%(r)s" %(s)s %(M)sms',
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(args), stdout=log, stderr=subprocess.STDOUT)
-    log.close()  # the child has its own descriptor
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}; see {out_dir / 'gunicorn.log'}")
-        try:
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}
-            )
-            with urllib.request.urlopen(req, timeout=5) as resp:
-                health = json.loads(resp.read())
-            if health.get("status") != "ok":
-                gunicorn_stop(proc)
-                raise SystemExit(f"/healthz is {health}; the load test needs the database and Redis.")
-            return proc
-        except OSError:
-            time.sleep(0.5)
-    gunicorn_stop(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 90 s")
 
 
 def warm_up(*, host: str, config: dict, workers: int) -> float:
@@ -319,17 +268,6 @@ def warm_up(*, host: str, config: dict, workers: int) -> float:
         for r in range(rounds):
             list(pool.map(one, range(r * workers, (r + 1) * workers)))
     return t.seconds
-
-
-def gunicorn_stop(proc: subprocess.Popen) -> None:
-    """Graceful stop (SIGTERM lets workers finish their requests), then a kill if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def locust_run(args, host: str, config_path: Path, out_dir: Path) -> int:
@@ -462,14 +400,14 @@ def main(argv: list[str] | None = None) -> int:
     config_path.write_text(json.dumps(config), encoding="utf-8")
     connections.close_all()
 
-    port = _free_port()
+    port = common.free_port()
     print(
         f"\ngunicorn: {args.workers} workers on 127.0.0.1:{port}; locust: {args.users} users, "
         f"{args.run_time} s, think time {args.wait_min}-{args.wait_max} s, {args.batch} records per batch; "
         f"source {source}; logs in {out_dir}",
         flush=True,
     )
-    server = gunicorn_start(args, port, out_dir)
+    server = common.gunicorn_start(env=server_env(args), workers=args.workers, port=port, out_dir=out_dir)
     try:
         seconds = warm_up(host=f"http://127.0.0.1:{port}", config=config, workers=args.workers)
         print(
@@ -478,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         locust_rc = locust_run(args, f"http://127.0.0.1:{port}", config_path, out_dir)
     finally:
-        gunicorn_stop(server)
+        common.gunicorn_stop(server)
     if locust_rc not in (0, 1):  # 1 only says some request failed; the table tells which
         print(f"locust exited with {locust_rc}; see {out_dir / 'locust.log'}")
 

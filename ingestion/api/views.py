@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from ingestion import interface, webhooks
 from ingestion.api import serializers as s
 from ingestion.errors import BatchTooLarge, IngestionError
+from ingestion.services.common import collector_paused
 
 
 class BatchRejected(IngestionError):
@@ -58,6 +59,12 @@ class _BatchIngestApi(APIView):
         raise NotImplementedError
 
     def post(self, request):
+        # Parsing the body allocates as much as writing the records: both run with the
+        # collector off (see collector_paused).
+        with collector_paused():
+            return self._post(request)
+
+    def _post(self, request):
         records = request.data.get("records") if isinstance(request.data, dict) else None
         limit = getattr(settings, "QUIMBI_MAX_BATCH_RECORDS", 5_000)
         if isinstance(records, list) and len(records) > limit:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,3 +48,21 @@ def batch_record(*, source: str, kind: str, via: str, result) -> IngestionBatch:
         rejected=len(result.rejected),
         finished_at=timezone.now(),
     )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is parsed and written.
+
+    A batch allocates some hundred thousand dicts, lists and tuples that all live until it is
+    written, so every collection the allocations trigger scans them and frees nothing: about a
+    sixth of the write path's CPU. Nothing here makes reference cycles, and reference counting
+    frees the batch as before. Nested uses leave the collector as the outermost found it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

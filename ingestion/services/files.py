@@ -138,9 +138,12 @@ def writer(kind: str):
 
 
 def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
+    from ingestion.services.common import collector_paused
+
     ingest = writer(kind)
-    records = list(read_jsonl(chunk)) if raw else chunk
-    result = ingest(source=source, records=records, via="file", audit=False)
+    with collector_paused():
+        records = list(read_jsonl(chunk)) if raw else chunk
+        result = ingest(source=source, records=records, via="file", audit=False)
     return _ChunkResult(
         records=len(records),
         accepted=result.accepted,

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from ingestion.interface import RecordError
 from ingestion.services import _db, identity
-from ingestion.services.common import batch_record, customers_changed_on_commit, source_clean
+from ingestion.services.common import (
+    batch_record,
+    collector_paused,
+    customers_changed_on_commit,
+    source_clean,
+)
 from ingestion.services.validation import record_key
 
 _ATTEMPTS = 4
@@ -59,17 +64,8 @@ def ingest(kind: Kind, *, source: str, records: Sequence[Any], via: str = "api",
     from ingestion.interface import IngestResult
 
     source = source_clean(source)
-    cleaned: dict[int, tuple] = {}  # validation results, kept across retries
-    for attempt in range(_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                # Writers run side by side; a batch that lost a race runs again with no other.
-                _db.writers_lock(exclusive=attempt > 0)
-                counts, changed = _write(kind, source, records, cleaned)
-            break
-        except (IntegrityError, OperationalError) as exc:  # a concurrent writer got there first
-            if attempt == _ATTEMPTS - 1 or not _db.is_conflict(exc):
-                raise
+    with collector_paused():
+        counts, changed = _write_retried(kind, source, records)
     result = IngestResult(
         accepted=counts.accepted,
         duplicates=counts.duplicates,
@@ -81,6 +77,20 @@ def ingest(kind: Kind, *, source: str, records: Sequence[Any], via: str = "api",
         batch_record(source=source, kind=kind.name, via=via, result=result)
     customers_changed_on_commit(changed)
     return result
+
+
+def _write_retried(kind: Kind, source: str, records: Sequence[Any]) -> tuple[_Counts, set[int]]:
+    cleaned: dict[int, tuple] = {}  # validation results, kept across retries
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                # Writers run side by side; a batch that lost a race runs again with no other.
+                _db.writers_lock(exclusive=attempt > 0)
+                return _write(kind, source, records, cleaned)
+        except (IntegrityError, OperationalError) as exc:  # a concurrent writer got there first
+            if attempt == _ATTEMPTS - 1 or not _db.is_conflict(exc):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:

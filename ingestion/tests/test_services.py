@@ -288,3 +288,52 @@ def test_ingest_batch_task_runs_the_service():
     assert IngestionBatch.objects.get().via == "task"
     with pytest.raises(ValueError):
         ingest_batch_task("customers", "cdnow", [])
+
+
+def test_deleting_an_order_or_its_customer_deletes_its_lines():
+    """Lines carry no database foreign key (see OrderLine): the ORM's cascade removes them."""
+    orders.orders_ingest(source="shopify", records=[shopify_order()])
+    order = Order.objects.get()
+    assert order.lines.count() > 0
+    order.delete()
+    assert OrderLine.objects.count() == 0
+    orders.orders_ingest(source="shopify", records=[{**shopify_order(), "external_id": "again"}])
+    assert OrderLine.objects.count() > 0
+    Customer.objects.filter(pk=Order.objects.get().customer_id).delete()
+    assert (Order.objects.count(), OrderLine.objects.count()) == (0, 0)
+
+
+def test_the_collector_is_paused_while_a_batch_is_written_and_restored_after(monkeypatch):
+    import gc
+
+    from ingestion.services import pipeline
+    from ingestion.services.common import collector_paused
+
+    seen = []
+    write = pipeline._write
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return write(*args)
+
+    monkeypatch.setattr(pipeline, "_write", spy)
+    orders.orders_ingest(source="cdnow", records=cdnow_records(5))
+    assert seen == [False] and gc.isenabled()
+
+    def failing(*args):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(pipeline, "_write", failing)
+    with pytest.raises(ValueError):
+        orders.orders_ingest(source="cdnow", records=cdnow_records(5))
+    assert gc.isenabled()
+
+    gc.disable()  # whoever turned it off keeps it off
+    try:
+        with collector_paused():
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
