@@ -11,14 +11,16 @@
 
 Each is printed as rows/s and as a ratio to COPY, next to the targets
 (ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY), with the CPU time
-this process (and the ingest_file workers; for HTTP, the server) spent per row and the machine's load
-average: on a shared machine the wall times, and so the ratios, move with what
-else runs. The database server's own CPU is not in that column. Prints only.
+spent per row by this process and the ingest_file workers (for HTTP: by the
+server) and the machine's load average: on a shared machine the wall times, and
+so the ratios, move with what else runs. The database server's own CPU is not
+in that column. Prints only.
 
 Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
-all of them), BENCH_HTTP_CLIENTS (default: the CPU count), DATABASE_URL when it is PostgreSQL (migrated, bench sources
-cleared first), else postgres://postgres@127.0.0.1:5432/quimbi_bench
-(dropped and created fresh). Run: `.venv/bin/python -m bench.ingest`.
+all of them), BENCH_HTTP_CLIENTS (default: the CPU count), DATABASE_URL when it
+is PostgreSQL (migrated, bench sources cleared first), else
+postgres://postgres@127.0.0.1:5432/quimbi_bench (dropped and created fresh).
+Run: `.venv/bin/python -m bench.ingest`.
 """
 
 from __future__ import annotations
