@@ -4,7 +4,7 @@
       ingestion_order (the limit), and, for information, orders + lines;
   (b) `manage.py ingest_file` on a JSONL file of the same orders;
   (c) the HTTP batch path: POST /api/data/orders, 1,000 records per request,
-      to gunicorn (one sync worker per CPU, DEBUG off: the production server)
+      to gunicorn (2 x CPUs + 1 sync workers, DEBUG off: the production server)
       from as many concurrent client connections, through the whole stack
       (HTTP, middleware, API-key auth, throttling, parsing, view);
   (d) a full re-ingest of the file (all duplicates).
@@ -17,7 +17,7 @@ so the ratios, move with what else runs. The database server's own CPU is not
 in that column. Prints only.
 
 Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
-all of them), BENCH_HTTP_CLIENTS (default: the CPU count), DATABASE_URL when it
+all of them), BENCH_HTTP_CLIENTS (default: 2 x CPUs + 1), DATABASE_URL when it
 is PostgreSQL (migrated, bench sources cleared first), else
 postgres://postgres@127.0.0.1:5432/quimbi_bench (dropped and created fresh).
 Run: `.venv/bin/python -m bench.ingest`.
@@ -157,7 +157,7 @@ def ingest_file(path: Path):
 
 def http_batches(url: str, path: Path, n_orders: int, *, clients: int, out_dir: Path):
     """POST the first `n_orders` orders, 1,000 per request, from `clients` concurrent connections
-    to gunicorn (one worker per CPU, DEBUG off) on the bench database.
+    to gunicorn (a sync worker per client, DEBUG off) on the bench database.
 
     Returns (sent, timing, totals); the timing's CPU is the server's (gunicorn and its workers),
     taken from /proc, since the server is not a child this process waits for.
@@ -179,7 +179,7 @@ def http_batches(url: str, path: Path, n_orders: int, *, clients: int, out_dir: 
         "DJANGO_LOG_LEVEL": "WARNING",
     }
     port = common.free_port()
-    server = common.gunicorn_start(env=env, workers=os.cpu_count() or 1, port=port, out_dir=out_dir)
+    server = common.gunicorn_start(env=env, workers=clients, port=port, out_dir=out_dir)
     head = b'{"source":"' + HTTP_SOURCE.encode() + b'","records":['
     headers = {"X-API-Key": key, "Content-Type": "application/json", "X-Forwarded-Proto": "https"}
     totals = {"accepted": 0, "duplicates": 0, "updated": 0, "rejected": 0}
@@ -298,7 +298,8 @@ def main() -> int:
         stored_lines = OrderLine.objects.filter(order__source=FILE_SOURCE).count()
         print(f"    stored {stored:,} orders, {stored_lines:,} lines; {common.load_text()}", flush=True)
 
-        clients = common.env_int("BENCH_HTTP_CLIENTS", os.cpu_count() or 1)
+        # gunicorn's recommended worker count (as in bench/loadtest.py), one client per worker.
+        clients = common.env_int("BENCH_HTTP_CLIENTS", 2 * (os.cpu_count() or 1) + 1)
         try:
             http_n, http_t, http_totals = http_batches(url, path, n_http, clients=clients, out_dir=Path(tmp))
         except (Exception, SystemExit) as exc:  # report and go on to the re-ingest
