@@ -163,23 +163,14 @@ def http_batches(url: str, path: Path, n_orders: int, *, clients: int, out_dir: 
     taken from /proc, since the server is not a child this process waits for.
     """
     import http.client
-    import secrets
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from quimbi_site.models import ClientApiKey
 
     _, key = ClientApiKey.objects.create_key(name="bench-ingest")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_LOG_LEVEL": "WARNING",
-    }
     port = common.free_port()
-    server = common.gunicorn_start(env=env, workers=clients, port=port, out_dir=out_dir)
+    server = common.gunicorn_start(env=common.server_env(url), workers=clients, port=port, out_dir=out_dir)
     head = b'{"source":"' + HTTP_SOURCE.encode() + b'","records":['
     headers = {"X-API-Key": key, "Content-Type": "application/json", "X-Forwarded-Proto": "https"}
     totals = {"accepted": 0, "duplicates": 0, "updated": 0, "rejected": 0}
@@ -237,7 +228,7 @@ def _warm(port: int, clients: int) -> None:
 
     def get(_: int) -> None:
         req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/schema/", headers={"X-Forwarded-Proto": "https"}
+            f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}
         )
         with urllib.request.urlopen(req, timeout=120) as resp:
             resp.read()

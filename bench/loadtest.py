@@ -29,7 +29,6 @@ import csv
 import json
 import math
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -202,21 +201,15 @@ def run_config(*, source: str, batch: int, wait: tuple[float, float], out_dir: P
 
 
 def server_env(args) -> dict[str, str]:
-    env = dict(os.environ)
+    env = common.server_env(args.database_url)
     env.update(
-        DATABASE_URL=args.database_url,
         CACHE_URL=args.redis_url,
         REDIS_URL=args.redis_url,
-        DJANGO_DEBUG="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_LOG_LEVEL="WARNING",
         EMAIL_BACKEND=LOCMEM_EMAIL,
         # Several workers share the cores: one LightGBM thread each instead of one per core.
         QUIMBI_ML_THREADS=env.get("QUIMBI_ML_THREADS", "1"),
         OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "1"),
     )
-    env.pop("CELERY_BROKER_URL", None)  # no broker: tasks (re-scoring) run eagerly in the request
     if args.celery_broker:
         env["CELERY_BROKER_URL"] = args.celery_broker
     return env
