@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ingestion import selectors
@@ -55,7 +55,31 @@ def customers_resolve(
     see `platform_customers`, whose answer the caller may pass as `platform_map`).
 
     `seen[i]` is the time of record i: customers' first/last seen move to cover it.
+
+    Writers run side by side (file workers, API requests). When two of them meet a new person at
+    once, the second one's ref insert waits for the first to commit and then conflicts. Only this
+    step is then rolled back (a savepoint) and linked again, now finding the first writer's
+    customer: the rest of the batch is kept, and the batch does not run again alone.
     """
+    for attempt in range(_RESOLVE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _resolve(source, identities, seen, platform_map)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == _RESOLVE_ATTEMPTS - 1 or not _db.is_conflict(exc):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+_RESOLVE_ATTEMPTS = 3  # then the conflict reaches the pipeline, which runs the batch again alone
+
+
+def _resolve(
+    source: str,
+    identities: Sequence[Identity],
+    seen: Sequence[datetime | None],
+    platform_map: dict[int, int] | None,
+) -> Resolution:
     refs = _db.rows_by_key(
         ExternalRef,
         source=source,

@@ -8,7 +8,8 @@ wins, ties keep the first), then resolve identities and write only what is
 new (bulk insert / COPY) or newer (bulk update). A re-sent batch costs one
 look-up and writes nothing. The unique constraints are the last guard: a conflict with a
 concurrent writer (or a deadlock with one) rolls the batch back and it is classified again,
-that time alone: see `_db.writers_lock`.
+that time alone: see `_db.writers_lock`. Two writers meeting the same new customer, the
+common race, is settled inside the identity step instead (`identity.customers_resolve`).
 """
 
 from __future__ import annotations

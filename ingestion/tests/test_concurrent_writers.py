@@ -4,9 +4,11 @@ protocol of a batch that lost a race (both backends)."""
 import json
 import multiprocessing
 import random
+import threading
+import time
 
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
 from ingestion.models import Customer, ExternalRef, Order, OrderLine
 from ingestion.services import _db, orders, pipeline
@@ -108,3 +110,64 @@ def test_other_database_errors_are_not_retried(monkeypatch):
     with pytest.raises(OperationalError):
         orders.orders_ingest(source="race", records=[{"external_id": "x"}])
     assert len(calls) == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_writers_meeting_the_same_new_customer_link_it_again_without_running_the_batch_again(monkeypatch):
+    """The second writer's ref insert waits for the first writer's commit, then conflicts: only
+    its identity step is rolled back and linked again, to the first writer's customer."""
+    locks, real_lock = [], _db.writers_lock
+
+    def lock(*, exclusive):
+        locks.append(exclusive)
+        real_lock(exclusive=exclusive)
+
+    monkeypatch.setattr(_db, "writers_lock", lock)
+    first, second = (
+        {**r, "customer_id": "c-shared", "email": "shared@example.com"}
+        for _, r in zip(range(2), iter_orders(customers=5, seed=3), strict=False)
+    )
+    first_written, release, results = threading.Event(), threading.Event(), {}
+
+    def write(name, record, hold):
+        try:
+            with transaction.atomic():
+                results[name] = orders.orders_ingest(source="race", records=[record])
+                if hold:
+                    first_written.set()
+                    release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=write, args=("a", first, True))
+    a.start()
+    assert first_written.wait(timeout=30)
+    b = threading.Thread(target=write, args=("b", second, False))
+    b.start()
+    _wait_for_a_lock_wait()
+    release.set()
+    a.join(timeout=30)
+    b.join(timeout=30)
+
+    assert results["a"].accepted == results["b"].accepted == 1
+    assert locks == [False, False]  # neither batch ran again alone
+    assert Customer.objects.count() == 1
+    assert set(Order.objects.values_list("customer_id", flat=True)) == {Customer.objects.get().pk}
+    assert ExternalRef.objects.filter(source="race").count() == 1
+    assert ExternalRef.objects.filter(source="email").count() == 1
+
+
+def _wait_for_a_lock_wait() -> None:
+    """Until some session of this database waits for a lock (the second writer, for the first)."""
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the second writer never waited for the first")
