@@ -74,28 +74,51 @@ def django_setup(database_url: str) -> None:
 
 
 class Timing:
-    """What `timed()` measured: wall seconds, and CPU seconds (this process and the child
-    processes it waited for: on a shared machine, wall time also depends on the others)."""
+    """What `timed()` measured: wall seconds, CPU seconds (this process and the child processes it
+    waited for: on a shared machine, wall time also depends on the others), and the CPU seconds
+    of the database server when it runs on this machine (else None)."""
 
     seconds = 0.0
     cpu = 0.0
+    db_cpu: float | None = None
 
 
 @contextmanager
 def timed():
-    """`with timed() as t: ...` then `t.seconds` and `t.cpu` (a `Timing`)."""
+    """`with timed() as t: ...` then `t.seconds`, `t.cpu` and `t.db_cpu` (a `Timing`)."""
     t = Timing()
-    start, cpu_start = time.perf_counter(), _cpu()
+    start, cpu_start, db_start = time.perf_counter(), _cpu(), database_cpu()
     try:
         yield t
     finally:
         t.seconds = time.perf_counter() - start
         t.cpu = _cpu() - cpu_start
+        db_end = database_cpu()
+        t.db_cpu = None if db_start is None or db_end is None else db_end - db_start
 
 
 def _cpu() -> float:
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
+
+
+def database_cpu() -> float | None:
+    """CPU seconds spent so far by the PostgreSQL server processes of this machine (Linux /proc;
+    the postmaster's count of its children holds the backends that have ended), or None when
+    none is seen here (a database on another machine)."""
+    total, seen = 0, False
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                head, _, rest = fh.read().rpartition(")")
+        except OSError:  # it ended meanwhile, or is not ours to read
+            continue
+        if head.partition("(")[2].startswith("postgres"):
+            seen = True
+            total += sum(int(f) for f in rest.split()[11:15])  # utime, stime, and of reaped children
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
 
 
 def load_text() -> str:
@@ -113,14 +136,19 @@ def rate(rows: int, seconds: float) -> float:
     return rows / seconds if seconds > 0 else float("inf")
 
 
-def print_table(title: str, rows: list[tuple[str, int, float, float | None, str, float | None]]) -> None:
-    """rows: (name, n, seconds, ratio to the limit or None, target text, CPU seconds or None)."""
+def print_table(
+    title: str, rows: list[tuple[str, int, float, float | None, str, float | None, float | None]]
+) -> None:
+    """rows: (name, n, seconds, ratio to the limit or None, target text, CPU seconds or None,
+    database CPU seconds or None)."""
     print(f"\n{title}")
-    print(f"{'path':<34} {'rows':>10} {'seconds':>9} {'rows/s':>10} {'x COPY':>7} {'CPU us/row':>10}  target")
-    for name, n, seconds, ratio, target, cpu in rows:
+    head = f"{'rows':>10} {'seconds':>9} {'rows/s':>10} {'x COPY':>7} {'CPU us/row':>10} {'DB us/row':>9}"
+    print(f"{'path':<34} {head}  target")
+    for name, n, seconds, ratio, target, cpu, db_cpu in rows:
         ratio_s = f"{ratio:.2f}" if ratio is not None else "-"
         cpu_s = f"{cpu / n * 1e6:.1f}" if cpu is not None and n else "-"
-        figures = f"{n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7} {cpu_s:>10}"
+        db_s = f"{db_cpu / n * 1e6:.1f}" if db_cpu is not None and n else "-"
+        figures = f"{n:>10,} {seconds:>9.1f} {rate(n, seconds):>10,.0f} {ratio_s:>7} {cpu_s:>10} {db_s:>9}"
         print(f"{name:<34} {figures}  {target}")
 
 

@@ -12,9 +12,11 @@
 Each is printed as rows/s and as a ratio to COPY, next to the targets
 (ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY), with the CPU time
 spent per row by this process and the ingest_file workers (for HTTP: by the
-server) and the machine's load average: on a shared machine the wall times, and
-so the ratios, move with what else runs. The database server's own CPU is not
-in that column. Prints only.
+server), by the database server (when it runs on this machine), and the
+machine's load average: on a shared machine the wall times, and so the ratios,
+move with what else runs. From the two CPU figures it also prints the most each
+path could do if every CPU of the machine worked on it: what a path's own work
+allows here, whatever the noise. Prints only.
 
 Environment: BENCH_ORDERS (default 1,000,000), BENCH_HTTP_ORDERS (default:
 all of them), BENCH_HTTP_CLIENTS (default: 2 x CPUs + 1), DATABASE_URL when it
@@ -278,9 +280,11 @@ def main() -> int:
         )
 
         print(common.load_text(), flush=True)
-        copy_s = copy_limit(url, path, with_lines=False)
+        with common.timed() as copy_t:
+            copy_s = copy_limit(url, path, with_lines=False)
         print(f"(a) COPY orders: {_line(n_orders, copy_s, copy_s, n_orders)}", flush=True)
-        copy_lines_s = copy_limit(url, path, with_lines=True)
+        with common.timed() as copy_lines_t:
+            copy_lines_s = copy_limit(url, path, with_lines=True)
         print(f"    COPY orders + lines: {common.rate(n_orders, copy_lines_s):,.0f} orders/s", flush=True)
 
         file_t, file_summary = ingest_file(path)
@@ -311,19 +315,42 @@ def main() -> int:
 
     def row(name: str, n: int, t, target: float) -> tuple:
         r = ratio(n, t.seconds)
-        return (name, n, t.seconds, r, _verdict(r, target), t.cpu)
+        return (name, n, t.seconds, r, _verdict(r, target), t.cpu, t.db_cpu)
 
+    lines_x = ratio(n_orders, copy_lines_s)
+    paths = [
+        row("(b) ingest_file jsonl", n_orders, file_t, 0.5),
+        row("(c) HTTP 1,000/request", http_n, http_t, 0.2),
+        row("(d) re-ingest (all duplicates)", n_orders, again_t, 0.5),
+    ]
     common.print_table(
         "Ingestion throughput (orders; ratio to the raw COPY of orders)",
         [
-            ("(a) COPY orders (the limit)", n_orders, copy_s, 1.0, "", None),
-            ("    COPY orders + lines", n_orders, copy_lines_s, ratio(n_orders, copy_lines_s), "info", None),
-            row("(b) ingest_file jsonl", n_orders, file_t, 0.5),
-            row("(c) HTTP 1,000/request", http_n, http_t, 0.2),
-            row("(d) re-ingest (all duplicates)", n_orders, again_t, 0.5),
+            ("(a) COPY orders (the limit)", n_orders, copy_s, 1.0, "", None, copy_t.db_cpu),
+            ("    COPY orders + lines", n_orders, copy_lines_s, lines_x, "info", None, copy_lines_t.db_cpu),
+            *paths,
         ],
     )
+    _print_ceilings(paths, copy_rate)
     return 0
+
+
+def _print_ceilings(paths: list[tuple], copy_rate: float) -> None:
+    """The most each path could do if every CPU here worked on it: CPUs / CPU seconds per row
+    (ours and the database's). A path whose ceiling is below its target cannot meet it on this
+    machine, however the work is spread; one far above it waits on something else."""
+    cpus = os.cpu_count() or 1
+    print(f"\nCPU-bound ceiling on {cpus} CPUs (ours + the database's CPU per row)")
+    for name, n, _, _, target, cpu, db_cpu in paths:
+        if not n or db_cpu is None:
+            print(f"{name:<34} -  (the database's CPU is not visible here)")
+            continue
+        per_row = (cpu + db_cpu) / n
+        ceiling = cpus / per_row
+        print(
+            f"{name:<34} {per_row * 1e6:6.1f} us/row: at most {ceiling:>10,.0f} rows/s"
+            f" = {ceiling / copy_rate:.2f}x COPY  (target {target.split(':')[0]})"
+        )
 
 
 def _line(n: int, seconds: float, copy_seconds: float, copy_n: int) -> str:
