@@ -231,6 +231,9 @@ def _insert_refs(source: str, linker: _Linker, real: dict[int, int]) -> None:
         (EMAIL_SOURCE, e, real.get(linker.find(pk), linker.find(pk)), now)
         for e, pk in linker.new_email_refs.items()
     ]
+    # In key order: two writers inserting the same new refs then wait for each other in one
+    # direction only, never in a cycle (a deadlock PostgreSQL needs a second to detect).
+    rows.sort()
     _db.insert_rows(
         ExternalRef, ("source", "external_id", "customer_id", "created_at"), rows, return_ids=False
     )
