@@ -139,7 +139,7 @@ def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
 
 
 def ingest_file(path: Path):
-    """`manage.py ingest_file` with its defaults (workers: twice the CPU count); returns (timing, summary)."""
+    """`manage.py ingest_file` with its defaults (workers: the CPU count); returns (timing, summary)."""
     from django.core.management import call_command
 
     out = StringIO()

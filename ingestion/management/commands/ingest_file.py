@@ -22,11 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            # Each worker alternates between Python (parsing, checking) and waiting for
-            # PostgreSQL, so two per CPU keep the CPUs busy (about 9% faster than one per CPU).
-            default=min(2 * (os.cpu_count() or 1), 8),
-            help="Processes ingesting chunks side by side on PostgreSQL (default: twice the CPU "
-            "count, at most 8; SQLite always uses one).",
+            default=min(os.cpu_count() or 1, 4),
+            help="Processes ingesting chunks side by side on PostgreSQL (default: the CPU count, "
+            "at most 4; SQLite always uses one).",
         )
 
     def handle(self, *args, path, source, format, kind, chunk_size, no_progress, workers, **options):
