@@ -142,6 +142,31 @@ def insert_rows(
     return ids
 
 
+def insert_absent(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Insert the `rows` (values in `fields` order, column names) whose unique key is not taken;
+    returns how many were inserted.
+
+    On PostgreSQL a row whose key another writer is inserting waits for that writer to finish,
+    then is skipped if it committed: so one call waits for every writer in its way, and the
+    caller can tell from the count that it lost a race (COPY would stop at the first one).
+    """
+    if not rows:
+        return 0
+    if not on_postgres():  # one writer at a time: no race to lose
+        _insert_executemany(model, fields, rows)
+        return len(rows)
+    table = model._meta.db_table
+    cols = ", ".join(f'"{c}"' for c in fields)
+    arrays = ", ".join(f"%s::{_field(model, f).db_type(connection)}[]" for f in fields)
+    columns = [list(col) for col in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING',  # noqa: S608
+            columns,
+        )
+        return cursor.rowcount
+
+
 # COPY text format: backslash, tab, newline and carriage return escaped; NULL is \N.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 

@@ -4,8 +4,9 @@ Ids a file does not carry are derived deterministically from the row, so
 importing the same file again finds every record and writes nothing.
 
 On PostgreSQL, outside a transaction, `workers` processes ingest chunks side by
-side, each chunk in its own transaction through the same exactly-once path as
-one writer (`pipeline`: unique constraints, retried alone after a lost race).
+side, each chunk through the same exactly-once path as one writer (`pipeline`:
+its customers, then its records, each step a transaction; unique constraints;
+retried alone after a lost race).
 This process reads the file (and for JSON lines hands the raw lines over, so
 parsing and validation run in the workers too). One difference with a single
 writer: two versions of a record with the same `updated_at` (or none) in

@@ -56,10 +56,10 @@ def customers_resolve(
 
     `seen[i]` is the time of record i: customers' first/last seen move to cover it.
 
-    Writers run side by side (file workers, API requests). When two of them meet a new person at
-    once, the second one's ref insert waits for the first to commit and then conflicts. Only this
-    step is then rolled back (a savepoint) and linked again, now finding the first writer's
-    customer: the rest of the batch is kept, and the batch does not run again alone.
+    Writers run side by side (file workers, API requests). When several meet the same new people
+    at once, the last one's ref insert waits for the others to commit and finds refs taken. Only
+    this step is then rolled back (a savepoint) and linked again, now finding their customers:
+    the rest of the batch is kept, and the batch does not run again alone.
     """
     for attempt in range(_RESOLVE_ATTEMPTS):
         try:
@@ -71,7 +71,7 @@ def customers_resolve(
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-_RESOLVE_ATTEMPTS = 3  # then the conflict reaches the pipeline, which runs the batch again alone
+_RESOLVE_ATTEMPTS = 5  # each waits for the writers in its way; then the pipeline runs the batch alone
 
 
 def _resolve(
@@ -234,9 +234,11 @@ def _insert_refs(source: str, linker: _Linker, real: dict[int, int]) -> None:
     # In key order: two writers inserting the same new refs then wait for each other in one
     # direction only, never in a cycle (a deadlock PostgreSQL needs a second to detect).
     rows.sort()
-    _db.insert_rows(
-        ExternalRef, ("source", "external_id", "customer_id", "created_at"), rows, return_ids=False
-    )
+    fields = ("source", "external_id", "customer_id", "created_at")
+    if _db.insert_absent(ExternalRef, fields, rows) < len(rows):
+        # Writers that linked some of these identities first have now committed: linking
+        # again (customers_resolve) finds their customers.
+        raise IntegrityError("A concurrent writer linked some of these identities first.")
 
 
 def _seen_update(seen_by: dict[int, tuple[datetime, datetime]]) -> None:

@@ -84,23 +84,55 @@ def _write_retried(kind: Kind, source: str, records: Sequence[Any]) -> tuple[_Co
     cleaned: dict[int, tuple] = {}  # validation results, kept across retries
     for attempt in range(_ATTEMPTS):
         try:
-            with transaction.atomic():
-                # Writers run side by side; a batch that lost a race runs again with no other.
-                _db.writers_lock(exclusive=attempt > 0)
-                return _write(kind, source, records, cleaned)
+            return _write(kind, source, records, cleaned, alone=attempt > 0)
         except (IntegrityError, OperationalError) as exc:  # a concurrent writer got there first
             if attempt == _ATTEMPTS - 1 or not _db.is_conflict(exc):
                 raise
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+def _write(
+    kind: Kind, source: str, records: Sequence[Any], cleaned: dict[int, tuple], *, alone: bool
+) -> tuple[_Counts, set[int]]:
+    """Classify the batch and resolve its customers, then store it.
+
+    Writers run side by side. The customers are committed first, in a transaction of their own
+    (when no outer transaction holds this one): writers that meet the same people wait for each
+    other that long, not for each other's whole batch. A customer whose batch then fails keeps
+    existing, with no records; sending the batch again finds it. A batch that lost a race
+    (`alone`) runs in one transaction holding the writers' lock exclusively.
+    """
+    with transaction.atomic():
+        _db.writers_lock(exclusive=alone)
+        counts, new, upd, platform_map = _classify(kind, source, records, cleaned)
+        if not new and not upd:
+            return counts, set()
+        todo = new + [rec for _, _, rec in upd]
+        res = identity.customers_resolve(
+            source=source,
+            identities=[(r["customer_id"], r["email"], r["platform_customer_id"]) for r in todo],
+            seen=[r[kind.time_field] for r in todo],
+            platform_map=platform_map,
+        )
+        if alone:
+            _store(kind, source, new, upd, res.customer_pks)
+    if not alone:
+        with transaction.atomic():
+            _db.writers_lock(exclusive=False)
+            _store(kind, source, new, upd, res.customer_pks)
+    counts.accepted, counts.updated = len(new), len(upd)
+    return counts, set(res.customer_pks) | res.changed | {old for _, old, _ in upd}
+
+
 def _newer(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and (b is None or a > b)
 
 
-def _write(
+def _classify(
     kind: Kind, source: str, records: Sequence[Any], cleaned: dict[int, tuple]
-) -> tuple[_Counts, set[int]]:
+) -> tuple[_Counts, list[dict], list[tuple[int, int, dict]], dict[int, int]]:
+    """`(counts, new records, [(row id, old customer pk, record)] to update, the batch's known
+    platform customers)`; duplicates and rejected records are counted, not returned."""
     counts = _Counts()
     quick = [record_key(rec, kind.id_key, kind.versioned) for rec in records]
     columns = ("id", "customer_id", "source_updated_at") if kind.versioned else ("id",)
@@ -142,28 +174,23 @@ def _write(
             )
         )
     new: list[dict] = []
-    upd: list[tuple[int, int, dict]] = []  # (row id, old customer pk, record)
+    upd: list[tuple[int, int, dict]] = []
     for key, rec in latest.items():
         row = existing.get(key)
         if row is None:
             new.append(rec)
         else:
             upd.append((row[0], row[1], rec))
-    if not new and not upd:
-        return counts, set()
-    todo = new + [rec for _, _, rec in upd]
-    res = identity.customers_resolve(
-        source=source,
-        identities=[(r["customer_id"], r["email"], r["platform_customer_id"]) for r in todo],
-        seen=[r[kind.time_field] for r in todo],
-        platform_map=platform_map,
-    )
-    pks = res.customer_pks
+    return counts, new, upd, platform_map
+
+
+def _store(
+    kind: Kind, source: str, new: list[dict], upd: list[tuple[int, int, dict]], pks: list[int]
+) -> None:
+    """Insert the new records and apply the newer versions, with their customers' pks (in order)."""
     _insert(kind, source, new, pks[: len(new)])
     if upd:
         _update(kind, upd, pks[len(new) :])
-    counts.accepted, counts.updated = len(new), len(upd)
-    return counts, set(pks) | res.changed | {old for _, old, _ in upd}
 
 
 def _insert(kind: Kind, source: str, new: list[dict], pks: list[int]) -> None:

@@ -80,29 +80,36 @@ def test_two_parallel_imports_of_overlapping_files_store_every_order_once(tmp_pa
 
 @pytest.mark.django_db
 def test_a_batch_that_lost_a_race_runs_again_alone(monkeypatch):
-    """A deadlock (or unique conflict) with another writer rolls the batch back; its next attempt
-    takes the writers' lock exclusively, so it waits for the batches in flight and sees their rows."""
-    locks, real_write = [], pipeline._write
+    """A deadlock (or unique conflict) with another writer rolls the batch's records back; its next
+    attempt takes the writers' lock exclusively, so it waits for the batches in flight and sees
+    their rows, and runs as one transaction. The customers its first attempt committed are found
+    again, not created twice."""
+    locks, real_insert = [], pipeline._insert
 
     def deadlock_once(*args):
-        if len(locks) == 1:
+        if len(locks) == 2:  # the first attempt: its customers step, then its store step
             cause = type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})()
             raise OperationalError("deadlock detected") from cause
-        return real_write(*args)
+        return real_insert(*args)
 
     monkeypatch.setattr(_db, "writers_lock", lambda *, exclusive: locks.append(exclusive))
-    monkeypatch.setattr(pipeline, "_write", deadlock_once)
+    monkeypatch.setattr(pipeline, "_insert", deadlock_once)
     records = [dict(r) for _, r in zip(range(5), iter_orders(customers=20, seed=1), strict=False)]
-    assert orders.orders_ingest(source="race", records=records).accepted == len(records) == 5
-    assert locks == [False, True]
+    result = orders.orders_ingest(source="race", records=records)
+    assert result.accepted == len(records) == 5
+    assert locks == [False, False, True]
     assert Order.objects.count() == 5
+    assert Customer.objects.count() == len({r["customer_id"] for r in records})
+    assert sorted(result.customer_ids) == sorted(
+        str(pk) for pk in Customer.objects.values_list("pk", flat=True)
+    )
 
 
 @pytest.mark.django_db
 def test_other_database_errors_are_not_retried(monkeypatch):
     calls = []
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         calls.append(1)
         raise OperationalError("server closed the connection unexpectedly")
 
@@ -151,7 +158,7 @@ def test_writers_meeting_the_same_new_customer_link_it_again_without_running_the
     b.join(timeout=30)
 
     assert results["a"].accepted == results["b"].accepted == 1
-    assert locks == [False, False]  # neither batch ran again alone
+    assert locks and True not in locks  # neither batch ran again alone
     assert Customer.objects.count() == 1
     assert set(Order.objects.values_list("customer_id", flat=True)) == {Customer.objects.get().pk}
     assert ExternalRef.objects.filter(source="race").count() == 1
@@ -171,3 +178,48 @@ def _wait_for_a_lock_wait() -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("the second writer never waited for the first")
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_writers_sharing_a_new_customer_do_not_wait_for_each_others_records(monkeypatch):
+    """A batch commits its customers before its records: a second writer that meets the same new
+    person finds the first one's customer and finishes while the first still writes its records."""
+    first, second = (
+        {**r, "customer_id": "c-shared", "email": "shared@example.com"}
+        for _, r in zip(range(2), iter_orders(customers=5, seed=4), strict=False)
+    )
+    in_store, release, results = threading.Event(), threading.Event(), {}
+    real_insert = pipeline._insert
+
+    def insert(kind, source, new, pks):
+        if new and new[0]["external_id"] == first["external_id"]:
+            in_store.set()
+            release.wait(timeout=30)
+        return real_insert(kind, source, new, pks)
+
+    monkeypatch.setattr(pipeline, "_insert", insert)
+
+    def write(name, record):
+        try:
+            results[name] = orders.orders_ingest(source="race", records=[record])
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=write, args=("a", first))
+    b = threading.Thread(target=write, args=("b", second))
+    a.start()
+    try:
+        assert in_store.wait(timeout=30)
+        b.start()
+        b.join(timeout=30)
+        assert not b.is_alive()  # done while the first writer holds its records' transaction
+        assert "a" not in results
+    finally:
+        release.set()
+        a.join(timeout=30)
+        b.join(timeout=30)
+    assert results["a"].accepted == results["b"].accepted == 1
+    customer = Customer.objects.get()
+    assert list(Order.objects.values_list("customer_id", flat=True).distinct()) == [customer.pk]
+    assert ExternalRef.objects.filter(source="race").count() == 1

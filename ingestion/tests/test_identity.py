@@ -162,14 +162,13 @@ def test_new_refs_are_written_in_key_order(monkeypatch):
     """Writers that insert the same new refs in one order wait for each other, never in a cycle."""
     from ingestion.services import _db
 
-    written, real_insert = [], _db.insert_rows
+    written, real_insert = [], _db.insert_absent
 
-    def insert_rows(model, fields, rows, **kwargs):
-        if model is ExternalRef:
-            written.extend((source, key) for source, key, *_ in rows)
-        return real_insert(model, fields, rows, **kwargs)
+    def insert_absent(model, fields, rows):
+        written.extend((source, key) for source, key, *_ in rows)
+        return real_insert(model, fields, rows)
 
-    monkeypatch.setattr(_db, "insert_rows", insert_rows)
+    monkeypatch.setattr(_db, "insert_absent", insert_absent)
     records = [order(str(i), f"c{(7 * i) % 10}", f"p{(3 * i) % 10}@x.io") for i in range(10)]
     orders.orders_ingest(source="shop", records=records)
     assert len(written) == 20 and written == sorted(written)
