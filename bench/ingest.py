@@ -7,7 +7,10 @@
       to gunicorn (2 x CPUs + 1 sync workers, DEBUG off: the production server)
       from as many concurrent client connections, through the whole stack
       (HTTP, middleware, API-key auth, throttling, parsing, view);
-  (d) a full re-ingest of the file (all duplicates).
+  (d) a full re-ingest of the file (all duplicates);
+  (e) for information, `ingest_file` on the same orders in time order, as a
+      shop exports them, for other people (new customers again): each chunk
+      then names thousands of people, most of whom other chunks name too.
 
 Each is printed as rows/s and as a ratio to COPY, next to the targets
 (ingest_file and re-ingest >= 0.5x COPY, HTTP >= 0.2x COPY), with the CPU time
@@ -41,6 +44,7 @@ if str(ROOT) not in sys.path:
 from bench import common  # noqa: E402
 
 FILE_SOURCE = "bench-file"
+SORTED_SOURCE = "bench-file-time-ordered"
 HTTP_SOURCE = "bench-http"
 HTTP_BATCH = 1000
 COPY_CHUNK = 50_000
@@ -138,7 +142,22 @@ def copy_limit(url: str, path: Path, *, with_lines: bool) -> float:
     return seconds
 
 
-def ingest_file(path: Path):
+def write_time_ordered(path: Path, out: Path) -> None:
+    """The orders of `path` sorted by `placed_at`, for other people: customer ids and e-mails
+    get a prefix, so that importing them creates every customer again."""
+    rows = []
+    with path.open("rb") as fh:
+        for raw in fh:
+            rec = json.loads(raw)
+            rec["customer_id"] = f"t-{rec['customer_id']}"
+            rec["email"] = f"t.{rec['email']}"
+            rows.append((rec["placed_at"], json.dumps(rec, separators=(",", ":"))))
+    rows.sort()
+    with out.open("w", encoding="utf-8") as fh:
+        fh.writelines(f"{line}\n" for _, line in rows)
+
+
+def ingest_file(path: Path, source: str = FILE_SOURCE):
     """`manage.py ingest_file` with its defaults (workers: the CPU count); returns (timing, summary)."""
     from django.core.management import call_command
 
@@ -148,7 +167,7 @@ def ingest_file(path: Path):
             "ingest_file",
             str(path),
             "--source",
-            FILE_SOURCE,
+            source,
             "--format",
             "jsonl",
             "--no-progress",
@@ -243,7 +262,7 @@ def _clear_bench_sources() -> None:
     """On a database we do not own: remove earlier bench rows so the first ingest is all new."""
     from django.db import connection
 
-    sources = [FILE_SOURCE, HTTP_SOURCE]
+    sources = [FILE_SOURCE, HTTP_SOURCE, SORTED_SOURCE]
     with connection.cursor() as cur:
         cur.execute(
             "DELETE FROM ingestion_orderline WHERE order_id IN "
@@ -306,6 +325,12 @@ def main() -> int:
 
         again_t, again_summary = ingest_file(path)
         print(f"(d) {again_summary}: {_line(n_orders, again_t.seconds, copy_s, n_orders)}", flush=True)
+
+        sorted_path = Path(tmp) / "orders-time-ordered.jsonl"
+        write_time_ordered(path, sorted_path)
+        path.unlink()
+        sorted_t, sorted_summary = ingest_file(sorted_path, SORTED_SOURCE)
+        print(f"(e) {sorted_summary}: {_line(n_orders, sorted_t.seconds, copy_s, n_orders)}", flush=True)
         print(common.load_text(), flush=True)
 
     copy_rate = common.rate(n_orders, copy_s)
@@ -323,6 +348,18 @@ def main() -> int:
         row("(c) HTTP 1,000/request", http_n, http_t, 0.2),
         row("(d) re-ingest (all duplicates)", n_orders, again_t, 0.5),
     ]
+    time_ordered = ratio(n_orders, sorted_t.seconds)
+    paths.append(
+        (
+            "(e) ingest_file, time order",
+            n_orders,
+            sorted_t.seconds,
+            time_ordered,
+            "info",
+            sorted_t.cpu,
+            sorted_t.db_cpu,
+        )
+    )
     common.print_table(
         "Ingestion throughput (orders; ratio to the raw COPY of orders)",
         [
@@ -347,9 +384,10 @@ def _print_ceilings(paths: list[tuple], copy_rate: float) -> None:
             continue
         per_row = (cpu + db_cpu) / n
         ceiling = cpus / per_row
+        goal = target.split(":")[0]  # ">= 0.5x" (the verdict cut off), or "info"
         print(
             f"{name:<34} {per_row * 1e6:6.1f} us/row: at most {ceiling:>10,.0f} rows/s"
-            f" = {ceiling / copy_rate:.2f}x COPY  (target {target.split(':')[0]})"
+            f" = {ceiling / copy_rate:.2f}x COPY  ({'target ' + goal if goal != 'info' else goal})"
         )
 
 
