@@ -14,7 +14,10 @@ class Customer(models.Model):
     that ids handed out earlier still resolve.
     """
 
-    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    # Not indexed: people are found by e-mail through their ("email", address) ExternalRef, and
+    # the admin's search is a substring match. Every new order moves its customer's last seen,
+    # and each index here would be written again on each such update.
+    email = models.EmailField(max_length=254, blank=True)
     name = models.CharField(max_length=200, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
