@@ -134,6 +134,44 @@ def _resolve(
     return res
 
 
+def customers_held(pks: Sequence[int]) -> list[int]:
+    """The live customer of each pk, held (FOR KEY SHARE) until this transaction ends.
+
+    A batch stores its records in a transaction after the one that resolved their customers
+    (`pipeline._write`). A merge that committed in between is followed here; one that starts
+    now waits for this transaction (it locks both customers), then moves these records too.
+    A pk that is gone is kept: the foreign key then fails the batch, which runs again.
+    """
+    live: dict[int, int] = {}
+    todo = sorted(set(pks))
+    for _ in range(_MAX_MERGE_HOPS):
+        if not todo:
+            break
+        if _db.on_postgres():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, merged_into_id FROM ingestion_customer WHERE id = ANY(%s)"
+                    " ORDER BY id FOR KEY SHARE",
+                    [todo],
+                )
+                rows = cursor.fetchall()
+        else:  # one writer at a time: nothing to hold
+            rows = Customer.objects.filter(pk__in=todo).values_list("pk", "merged_into_id")
+        live.update((pk, into or pk) for pk, into in rows)
+        todo = sorted({into for into in live.values() if into not in live})
+    out = []
+    for pk in pks:
+        for _ in range(_MAX_MERGE_HOPS):
+            if live.get(pk, pk) == pk:
+                break
+            pk = live[pk]
+        out.append(pk)
+    return out
+
+
+_MAX_MERGE_HOPS = 5  # merges repoint older merges to their survivor: one hop is the rule
+
+
 def platform_customers(pks: set[int]) -> dict[int, int]:
     """`{platform id: the customer it is now}` for the ids that exist (a merged id leads to its survivor)."""
     return selectors.live_pks(pks)

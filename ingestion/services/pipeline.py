@@ -114,14 +114,16 @@ def _write(
             seen=[r[kind.time_field] for r in todo],
             platform_map=platform_map,
         )
+        pks = res.customer_pks
         if alone:
-            _store(kind, source, new, upd, res.customer_pks)
+            _store(kind, source, new, upd, pks)
     if not alone:
         with transaction.atomic():
             _db.writers_lock(exclusive=False)
-            _store(kind, source, new, upd, res.customer_pks)
+            pks = identity.customers_held(pks)  # a customer merged meanwhile: its survivor
+            _store(kind, source, new, upd, pks)
     counts.accepted, counts.updated = len(new), len(upd)
-    return counts, set(res.customer_pks) | res.changed | {old for _, old, _ in upd}
+    return counts, set(pks) | res.changed | {old for _, old, _ in upd}
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:

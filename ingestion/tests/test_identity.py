@@ -172,3 +172,22 @@ def test_new_refs_are_written_in_key_order(monkeypatch):
     records = [order(str(i), f"c{(7 * i) % 10}", f"p{(3 * i) % 10}@x.io") for i in range(10)]
     orders.orders_ingest(source="shop", records=records)
     assert len(written) == 20 and written == sorted(written)
+
+
+def test_a_merge_between_resolving_and_storing_moves_the_records_to_the_survivor(monkeypatch):
+    """A batch stores its records after committing its customers: a merge committed in between
+    is followed, so no record lands on the merged customer."""
+    orders.orders_ingest(source="shop", records=[order("1", "c-a"), order("2", "c-b")])
+    a, b = (ExternalRef.objects.get(source="shop", external_id=c).customer_id for c in ("c-a", "c-b"))
+    real_held = identity.customers_held
+
+    def merge_first(pks):
+        identity.customer_merge(survivor_pk=a, merged_pk=b, reason="test", evidence={})
+        return real_held(pks)
+
+    monkeypatch.setattr(identity, "customers_held", merge_first)
+    result = orders.orders_ingest(source="shop", records=[order("3", "c-b", day=5)])
+    assert result.accepted == 1 and str(a) in result.customer_ids
+    assert Order.objects.get(external_id="3").customer_id == a
+    assert not Order.objects.filter(customer_id=b).exists()
+    assert identity.customers_held([b, a, b]) == [a, a, a]
