@@ -114,14 +114,12 @@ def _write(
             seen=[r[kind.time_field] for r in todo],
             platform_map=platform_map,
         )
-        pks = res.customer_pks
         if alone:
-            _store(kind, source, new, upd, pks)
+            pks = _store(kind, source, new, upd, res.customer_pks)
     if not alone:
         with transaction.atomic():
             _db.writers_lock(exclusive=False)
-            pks = identity.customers_held(pks)  # a customer merged meanwhile: its survivor
-            _store(kind, source, new, upd, pks)
+            pks = _store(kind, source, new, upd, res.customer_pks)
     counts.accepted, counts.updated = len(new), len(upd)
     return counts, set(pks) | res.changed | {old for _, old, _ in upd}
 
@@ -188,11 +186,14 @@ def _classify(
 
 def _store(
     kind: Kind, source: str, new: list[dict], upd: list[tuple[int, int, dict]], pks: list[int]
-) -> None:
-    """Insert the new records and apply the newer versions, with their customers' pks (in order)."""
+) -> list[int]:
+    """Insert the new records and apply the newer versions, with their customers' pks (in order);
+    returns the pks used: a customer merged since it was resolved gives way to its survivor."""
+    pks = identity.customers_held(pks)
     _insert(kind, source, new, pks[: len(new)])
     if upd:
         _update(kind, upd, pks[len(new) :])
+    return pks
 
 
 def _insert(kind: Kind, source: str, new: list[dict], pks: list[int]) -> None:
