@@ -106,19 +106,20 @@ def database_cpu() -> float | None:
     """CPU seconds spent so far by the PostgreSQL server processes of this machine (Linux /proc;
     the postmaster's count of its children holds the backends that have ended), or None when
     none is seen here (a database on another machine)."""
-    total, seen = 0, False
-    for pid in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                head, _, rest = fh.read().rpartition(")")
-        except OSError:  # it ended meanwhile, or is not ours to read
-            continue
-        if head.partition("(")[2].startswith("postgres"):
-            seen = True
-            total += sum(int(f) for f in rest.split()[11:15])  # utime, stime, and of reaped children
-    return total / os.sysconf("SC_CLK_TCK") if seen else None
+    stats = [_proc_stat(int(p)) for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []
+    ticks = [t for name, t in filter(None, stats) if name.startswith("postgres")]
+    return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else None
+
+
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(command name, CPU ticks of the process and of its reaped children) from /proc, or None
+    when it ended meanwhile or is not ours to read."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            head, _, rest = fh.read().rpartition(")")
+    except OSError:
+        return None
+    return head.partition("(")[2], sum(int(f) for f in rest.split()[11:15])  # utime, stime, cutime, cstime
 
 
 def load_text() -> str:
@@ -226,16 +227,8 @@ def gunicorn_start(*, env: dict[str, str], workers: int, port: int, out_dir: Pat
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds of process `pid` and its children (Linux /proc): what a server spent, when it is
     not a child this process waits for."""
-    total = 0
-    tick = os.sysconf("SC_CLK_TCK")
-    for p in [pid, *_children(pid)]:
-        try:
-            with open(f"/proc/{p}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # it ended meanwhile
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, and of reaped children
-    return total / tick
+    stats = filter(None, (_proc_stat(p) for p in [pid, *_children(pid)]))
+    return sum(ticks for _, ticks in stats) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:

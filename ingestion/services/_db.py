@@ -7,13 +7,14 @@ from the table's sequence in one query; elsewhere `bulk_create` is used.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection, models
+from django.db import IntegrityError, OperationalError, connection, models
 
+T = TypeVar("T")
 _SQLITE_PARAMS = 30_000  # below SQLite's 32,766 host-parameter limit
 
 
@@ -59,6 +60,18 @@ def is_conflict(exc: Exception) -> bool:
     if isinstance(exc, IntegrityError):
         return True
     return getattr(exc.__cause__, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def conflict_retried(attempt: Callable[[int], T], *, attempts: int) -> T:
+    """`attempt(n)` for n = 0, 1, ... until it returns. A conflict with a concurrent writer
+    (`is_conflict`) runs it again, up to `attempts` runs in all; any other error propagates."""
+    for n in range(attempts):
+        try:
+            return attempt(n)
+        except (IntegrityError, OperationalError) as exc:
+            if n == attempts - 1 or not is_conflict(exc):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def rows_by_key(

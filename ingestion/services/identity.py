@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ingestion import selectors
@@ -61,14 +61,12 @@ def customers_resolve(
     this step is then rolled back (a savepoint) and linked again, now finding their customers:
     the rest of the batch is kept, and the batch does not run again alone.
     """
-    for attempt in range(_RESOLVE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return _resolve(source, identities, seen, platform_map)
-        except (IntegrityError, OperationalError) as exc:
-            if attempt == _RESOLVE_ATTEMPTS - 1 or not _db.is_conflict(exc):
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def attempt(_: int) -> Resolution:
+        with transaction.atomic():
+            return _resolve(source, identities, seen, platform_map)
+
+    return _db.conflict_retried(attempt, attempts=_RESOLVE_ATTEMPTS)
 
 
 _RESOLVE_ATTEMPTS = 5  # each waits for the writers in its way; then the pipeline runs the batch alone

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from ingestion.interface import RecordError
@@ -82,13 +82,10 @@ def ingest(kind: Kind, *, source: str, records: Sequence[Any], via: str = "api",
 
 def _write_retried(kind: Kind, source: str, records: Sequence[Any]) -> tuple[_Counts, set[int]]:
     cleaned: dict[int, tuple] = {}  # validation results, kept across retries
-    for attempt in range(_ATTEMPTS):
-        try:
-            return _write(kind, source, records, cleaned, alone=attempt > 0)
-        except (IntegrityError, OperationalError) as exc:  # a concurrent writer got there first
-            if attempt == _ATTEMPTS - 1 or not _db.is_conflict(exc):
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    # A concurrent writer got there first: the batch runs again, alone.
+    return _db.conflict_retried(
+        lambda n: _write(kind, source, records, cleaned, alone=n > 0), attempts=_ATTEMPTS
+    )
 
 
 def _write(

@@ -131,10 +131,7 @@ def test_writers_meeting_the_same_new_customer_link_it_again_without_running_the
         real_lock(exclusive=exclusive)
 
     monkeypatch.setattr(_db, "writers_lock", lock)
-    first, second = (
-        {**r, "customer_id": "c-shared", "email": "shared@example.com"}
-        for _, r in zip(range(2), iter_orders(customers=5, seed=3), strict=False)
-    )
+    first, second = _two_orders_of_one_new_customer()
     first_written, release, results = threading.Event(), threading.Event(), {}
 
     def write(name, record, hold):
@@ -148,14 +145,16 @@ def test_writers_meeting_the_same_new_customer_link_it_again_without_running_the
             connections.close_all()
 
     a = threading.Thread(target=write, args=("a", first, True))
-    a.start()
-    assert first_written.wait(timeout=30)
     b = threading.Thread(target=write, args=("b", second, False))
-    b.start()
-    _wait_for_a_lock_wait()
-    release.set()
-    a.join(timeout=30)
-    b.join(timeout=30)
+    a.start()
+    try:
+        assert first_written.wait(timeout=30)
+        b.start()
+        _wait_for_a_lock_wait()
+    finally:
+        release.set()
+        a.join(timeout=30)
+        b.join(timeout=30)
 
     assert results["a"].accepted == results["b"].accepted == 1
     assert locks and True not in locks  # neither batch ran again alone
@@ -163,6 +162,12 @@ def test_writers_meeting_the_same_new_customer_link_it_again_without_running_the
     assert set(Order.objects.values_list("customer_id", flat=True)) == {Customer.objects.get().pk}
     assert ExternalRef.objects.filter(source="race").count() == 1
     assert ExternalRef.objects.filter(source="email").count() == 1
+
+
+def _two_orders_of_one_new_customer() -> tuple[dict, dict]:
+    first, second = (dict(r) for _, r in zip(range(2), iter_orders(customers=5, seed=3), strict=False))
+    shared = {"customer_id": "c-shared", "email": "shared@example.com"}
+    return {**first, **shared}, {**second, **shared}
 
 
 def _wait_for_a_lock_wait() -> None:
@@ -185,10 +190,7 @@ def _wait_for_a_lock_wait() -> None:
 def test_writers_sharing_a_new_customer_do_not_wait_for_each_others_records(monkeypatch):
     """A batch commits its customers before its records: a second writer that meets the same new
     person finds the first one's customer and finishes while the first still writes its records."""
-    first, second = (
-        {**r, "customer_id": "c-shared", "email": "shared@example.com"}
-        for _, r in zip(range(2), iter_orders(customers=5, seed=4), strict=False)
-    )
+    first, second = _two_orders_of_one_new_customer()
     in_store, release, results = threading.Event(), threading.Event(), {}
     real_insert = pipeline._insert
 

@@ -70,8 +70,9 @@ def _refs(customer_ids: list[str]):
     """(source, external_id, customer_id) for every ref of these customers, a fixed number of
     queries per chunk of customers."""
     for start in range(0, len(customer_ids), REFS_CHUNK):
-        summaries = ingestion.customers_get(customer_ids=customer_ids[start : start + REFS_CHUNK])
-        for customer_id in customer_ids[start : start + REFS_CHUNK]:
+        chunk = customer_ids[start : start + REFS_CHUNK]
+        summaries = ingestion.customers_get(customer_ids=chunk)
+        for customer_id in chunk:
             summary = summaries.get(customer_id)
             for source, external_id in summary.external_refs if summary else ():
                 yield source, external_id, customer_id
