@@ -17,7 +17,6 @@ install: $(STAMP)
 
 migrate: install
 	$(MANAGE) migrate --noinput
-	$(MANAGE) createcachetable
 
 seed: migrate
 	$(MANAGE) seed_demo

@@ -70,7 +70,6 @@ def django_setup(database_url: str) -> None:
     if "postgresql" not in engine:
         raise SystemExit(f"The benchmarks need PostgreSQL, got {engine}.")
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("createcachetable", verbosity=0)
 
 
 class Timing:

@@ -76,3 +76,26 @@ def test_every_authenticated_api_view_has_a_configured_throttle_scope(settings):
         if getattr(cls, "api_scope", None) and getattr(cls, "throttle_scope", None) not in rates
     ]
     assert _api_views() and unthrottled == []
+
+
+def test_migrate_alone_creates_the_counters_table(api_client, low_rate):
+    """`migrate` is all a deployment needs: the cache table is not left to `createcachetable`."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    table = ScopedDatabaseThrottle.cache._table
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE "{table}"')
+    assert table not in connection.introspection.table_names()
+
+    migration = import_module("quimbi_site.migrations.0003_cache_tables")
+    # The operation reads only the connection from its schema editor (SQLite opens no schema
+    # editor inside the test's transaction).
+    migration.cache_tables_create(apps, SimpleNamespace(connection=connection))
+
+    assert table in connection.introspection.table_names()
+    statuses = [api_client.post(URL, BATCH, format="json").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
