@@ -15,8 +15,10 @@ different chunks are settled by which chunk commits first, not by file order.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import itertools
 import json
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -194,9 +196,15 @@ def _worker_init() -> None:
 
 
 def _lines(fh: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    first = True
     for raw in fh:
         if progress is not None:
             progress(len(raw))
+        if first:
+            # Spreadsheet and Windows exports often start with a UTF-8 byte-order mark: it is
+            # not part of the first header name, id or JSON value.
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+            first = False
         yield raw
 
 
@@ -242,11 +250,22 @@ def _csv_date(value: str) -> str:
     return value
 
 
+_CSV_DELIMITERS = (",", ";", "\t", "|")  # "," first: it wins a tie
+
+
 def read_csv(lines: Iterable[bytes]) -> Iterator[dict]:
-    reader = csv.reader(_text(lines))
+    """Comma-separated, or whichever of `;`, tab and `|` the header line uses most (spreadsheets
+    in many locales export with semicolons)."""
+    text = _text(lines)
+    first = next(text, "")
+    delimiter = max(_CSV_DELIMITERS, key=first.count)
+    reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader, [])]
     if "customer_id" not in header and "email" not in header:
-        raise FileFormatError("The CSV header needs customer_id (or email), amount and date/ordered_at.")
+        raise FileFormatError(
+            "The CSV header needs customer_id (or email), amount and date/ordered_at;"
+            f" found: {', '.join(header)[:200] or 'nothing'}."
+        )
     seen: Counter[str] = Counter()
     for row in reader:
         if not row:

@@ -79,6 +79,47 @@ def test_csv_with_order_id_email_and_bad_rows(tmp_path):
     assert (order.external_id, order.currency, str(order.total)) == ("A-1", "EUR", "12.50")
 
 
+def test_spreadsheet_csv_exports_with_a_byte_order_mark_or_semicolons(tmp_path):
+    rows = [line.split() for line in CDNOW.read_text().splitlines()[:40]]
+    data = [(r[0], r[4], r[2], r[3]) for r in rows]
+    header = ["customer_id", "amount", "date", "quantity"]
+    excel = tmp_path / "excel.csv"  # Excel's "CSV UTF-8": a byte-order mark and CRLF line ends
+    with open(excel, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([header, *data])
+    assert excel.read_bytes().startswith(b"\xef\xbb\xbfcustomer_id,") and b"\r\n" in excel.read_bytes()
+    assert "accepted 40, duplicates 0, updated 0, rejected 0" in run(
+        excel, "--source", "csv", "--format", "csv"
+    )
+
+    for delimiter in (";", "\t"):  # the same orders, as other locales and tools export them
+        other = tmp_path / "other.csv"
+        with open(other, "w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh, delimiter=delimiter).writerows([header, *data])
+        assert "accepted 0, duplicates 40" in run(other, "--source", "csv", "--format", "csv")
+    assert Order.objects.count() == 40
+    assert Order.objects.filter(customer__external_refs__external_id=data[0][0]).exists()
+
+
+def test_a_csv_without_identity_columns_names_what_it_found(tmp_path):
+    path = tmp_path / "orders.csv"
+    write_csv(path, [("c1", "12.50", "2024-03-01")], ["client", "amount", "date"])
+    with pytest.raises(CommandError, match="found: client, amount, date"):
+        run(path, "--source", "csv", "--format", "csv")
+    assert not Order.objects.exists()
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "orders.jsonl"
+    recs = [
+        {"external_id": f"o{i}", "customer_id": "c1", "placed_at": "2024-01-01T00:00:00Z", "total": 5}
+        for i in range(3)
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(json.dumps(r) for r in recs).encode() + b"\n")
+    assert "accepted 3, duplicates 0, updated 0, rejected 0" in run(
+        path, "--source", "web", "--format", "jsonl"
+    )
+
+
 def test_jsonl_orders_and_events(tmp_path):
     path = tmp_path / "events.jsonl"
     recs = [
