@@ -1,4 +1,4 @@
-"""HTTP edge middleware: body size limits and Idempotency-Key replay."""
+"""HTTP edge middleware: body size limits, JSON 404s under /api/ and Idempotency-Key replay."""
 
 import hashlib
 import logging
@@ -32,6 +32,24 @@ class ApiRequestSizeLimitMiddleware:
                     413,
                 )
         return self.get_response(request)
+
+
+class ApiNotFoundMiddleware:
+    """An /api/ path that matches nothing answers the JSON envelope in debug mode too: `handler404`
+    serves only with DEBUG off, and Django's HTML debug page would answer otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return json_error_response("not_found", "Not found.", 404)
+        return response
 
 
 class IdempotencyKeyMiddleware:

@@ -35,9 +35,14 @@ def test_parse_error(api_client):
     _envelope(response, 400, "parse_error")
 
 
-def test_unknown_api_path_is_a_json_404(api_client):
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_path_is_a_json_404(api_client, settings, debug):
+    settings.DEBUG = debug  # the default of `make run`: Django would answer its HTML debug page
     _envelope(api_client.get("/api/data/nothing-here"), 404, "not_found")
     _envelope(api_client.get("/api/nothing/at/all"), 404, "not_found")
+    _envelope(api_client.post("/api/data/orders/", BATCH, format="json"), 404, "not_found")
+    assert api_client.get("/api/schema").status_code == 301  # a missing slash is still redirected
+    assert api_client.get("/nothing-here").status_code == 404  # pages keep their HTML 404
 
 
 def test_method_not_allowed(api_client):
