@@ -10,6 +10,13 @@ class IngestionError(Exception):
         self.details = details or {}
 
 
+class RecordInvalid(IngestionError):
+    """The record failed validation (details: the errors of each field)."""
+
+    code = "validation_error"
+    http_status = 400
+
+
 class CustomerNotFound(IngestionError):
     """No customer with this id."""
 

@@ -22,6 +22,12 @@ class Customer(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    profile_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The source's time of the e-mail, name and phone last applied: an older customer "
+        "record does not overwrite them.",
+    )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
@@ -222,6 +228,9 @@ class IngestionBatch(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(
+        blank=True, help_text="Why a file import stopped early (its counts are what it did)."
+    )
 
     class Meta:
         verbose_name_plural = "ingestion batches"

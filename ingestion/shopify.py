@@ -17,7 +17,10 @@ record that `ingestion.interface.ingest_orders` takes:
     channel         source_name ("web", "pos", ...)
     updated_at      updated_at   (stale deliveries never overwrite newer state)
     lines           line_items: sku, product_id, title, category (product_type, else vendor),
-                    quantity, unit_price (price), discount (total_discount, else allocations)
+                    quantity, unit_price (price), discount (discount_allocations, else
+                    total_discount)
+
+Test orders (`test: true`) are not mapped: see `is_test_order`.
 
 Money stays in Shopify's decimal strings; the ingestion service parses it.
 Absent or null fields are left out so the service applies its defaults.
@@ -61,11 +64,20 @@ def order_record_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return _without_nulls(record)
 
 
+def is_test_order(payload: dict[str, Any]) -> bool:
+    """Shopify marks orders placed through a test gateway `test: true`: they are not sales, so
+    Quimbi does not store them (they would count as revenue in every customer's history)."""
+    return payload.get("test") is True
+
+
 def line_record_from_item(item: dict[str, Any]) -> dict[str, Any]:
-    discount = _decimal(item.get("total_discount"))
-    if discount is None:
-        allocations = item.get("discount_allocations") or []
+    # Shopify documents discount_allocations as a line's discounts; total_discount is filled only
+    # when a draft order, a script or the API set it, and reads "0.00" beside real allocations.
+    allocations = item.get("discount_allocations") or []
+    if allocations:
         discount = sum((_decimal(a.get("amount")) or ZERO for a in allocations), ZERO)
+    else:
+        discount = _decimal(item.get("total_discount")) or ZERO
     return _without_nulls(
         {
             "sku": item.get("sku") or "",
@@ -154,7 +166,8 @@ def order_record_with_refund(record: dict[str, Any], refund: dict[str, Any]) -> 
 
 def customer_data_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The `sync_customer` data for a Shopify customer object (customers/* or embedded):
-    customer_id = str(id), email, name = "first last", phone (else the default address's)."""
+    customer_id = str(id), email, name = "first last", phone (else the default address's), and the
+    customer's updated_at, so that an older payload does not overwrite newer details."""
     address = payload.get("default_address") or {}
     name = " ".join(p for p in (payload.get("first_name"), payload.get("last_name")) if p)
     return _without_nulls(
@@ -163,6 +176,7 @@ def customer_data_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
             "email": payload.get("email"),
             "name": name or None,
             "phone": payload.get("phone") or address.get("phone"),
+            "updated_at": payload.get("updated_at"),
         }
     )
 

@@ -156,6 +156,8 @@ def webhook_deliveries_requeue(*, older_than: timedelta = REQUEUE_AFTER) -> int:
 
 def _process_order(delivery: WebhookDelivery) -> dict:
     payload = delivery.payload
+    if shopify.is_test_order(payload):
+        return {"skipped": "a test order (test: true) is not a sale"}
     source = shopify_source()
     customer = payload.get("customer")
     synced = None

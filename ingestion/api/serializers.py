@@ -39,12 +39,12 @@ class RecordField(serializers.Field):
 
 
 class RecordListField(serializers.ListField):
-    """A list of records: when all are objects, one pass instead of a field run per record."""
+    """A list of records (objects, as the child documents). The ingestion service checks each one:
+    a record that is not an object is reported with its index like any other invalid record, and
+    the rest of the batch is stored."""
 
     def run_child_validation(self, data):
-        if all(type(item) is dict for item in data):
-            return list(data)
-        return super().run_child_validation(data)
+        return list(data)
 
 
 class BatchInputSerializer(serializers.Serializer):
@@ -121,6 +121,11 @@ class EventRecordSerializer(_Identity):
 class CustomerRecordSerializer(_Identity):
     name = serializers.CharField(max_length=200, required=False)
     phone = serializers.CharField(max_length=40, required=False)
+    updated_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the source last changed this customer: a record older than the one applied "
+        "last links its identities but leaves the e-mail, name and phone alone.",
+    )
 
 
 def _batch_doc(name: str, record: type[serializers.Serializer]) -> type[serializers.Serializer]:

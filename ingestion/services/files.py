@@ -29,6 +29,7 @@ from typing import IO, Any
 from django.utils import timezone
 
 from ingestion.models import IngestionBatch
+from ingestion.services.validation import Unreadable
 
 FORMATS = ("csv", "jsonl", "shopify", "cdnow")
 KINDS = ("orders", "interactions", "events")
@@ -96,27 +97,43 @@ def file_ingest(
     raw = fmt == "jsonl"
     job = partial(_chunk_ingest, kind, source, raw, max_errors)
     offset = 0
-    with open(path, "rb") as fh:
-        lines = _lines(fh, progress)
-        chunks = _chunks(lines if raw else READERS[fmt](lines), chunk_size)
-        results = _parallel(job, chunks, workers) if _parallel_ok(workers) else map(job, chunks)
-        for result in results:
-            summary.accepted += result.accepted
-            summary.duplicates += result.duplicates
-            summary.updated += result.updated
-            summary.rejected += result.rejected
-            for index, external_id, errors in result.errors[: max(0, max_errors - len(summary.errors))]:
-                summary.errors.append((offset + index + 1, external_id, errors))
-            offset += result.records
-    if summary.accepted or summary.updated:
-        statistics_refresh(kind)
-    IngestionBatch.objects.filter(pk=batch.pk).update(
-        accepted=summary.accepted,
-        duplicates=summary.duplicates,
-        updated=summary.updated,
-        rejected=summary.rejected,
-        finished_at=timezone.now(),
-    )
+    error = ""
+    try:
+        with open(path, "rb") as fh:
+            lines = _lines(fh, progress)
+            chunks = _chunks(lines if raw else READERS[fmt](lines), chunk_size)
+            results = _parallel(job, chunks, workers) if _parallel_ok(workers) else map(job, chunks)
+            for result in results:
+                summary.accepted += result.accepted
+                summary.duplicates += result.duplicates
+                summary.updated += result.updated
+                summary.rejected += result.rejected
+                for index, external_id, errors in result.errors[: max(0, max_errors - len(summary.errors))]:
+                    summary.errors.append((offset + index + 1, external_id, errors))
+                offset += result.records
+    except FileFormatError as exc:
+        # The chunks before the bad spot are stored (each exactly once): say so, and that
+        # importing the mended file again finds them rather than storing them twice.
+        error = (
+            f"{exc} Stopped there; the {summary.received:,} records before it were processed"
+            f" (accepted {summary.accepted}, duplicates {summary.duplicates}, updated {summary.updated},"
+            f" rejected {summary.rejected}). Importing the corrected file again stores only what is missing."
+        )
+        raise FileFormatError(error) from None
+    except BaseException as exc:
+        error = f"Stopped early by {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if summary.accepted or summary.updated:
+            statistics_refresh(kind)
+        IngestionBatch.objects.filter(pk=batch.pk).update(
+            accepted=summary.accepted,
+            duplicates=summary.duplicates,
+            updated=summary.updated,
+            rejected=summary.rejected,
+            error=error[:2000],
+            finished_at=timezone.now(),
+        )
     return summary
 
 
@@ -209,8 +226,16 @@ def _lines(fh: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[by
 
 
 def _text(lines: Iterable[bytes]) -> Iterator[str]:
-    for raw in lines:
-        yield raw.decode("utf-8", errors="replace")
+    for number, raw in enumerate(lines, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Replacing the bytes would store "Jos\ufffd" for José, and merge people whose names
+            # differ only there: refuse the file instead.
+            raise FileFormatError(
+                f"Line {number} is not UTF-8 text (the file seems to use another encoding);"
+                " save it as UTF-8 and import it again."
+            ) from None
 
 
 def _json_loads():
@@ -240,7 +265,7 @@ def read_jsonl(lines: Iterable[bytes]) -> Iterator[Any]:
             try:
                 yield loads(line)
             except (error, ValueError):
-                yield {"__invalid__": "Not a JSON object."}  # rejected by validation, counted
+                yield Unreadable("Not valid JSON (one record per line).")  # rejected, counted
 
 
 def _csv_date(value: str) -> str:
@@ -259,16 +284,19 @@ def read_csv(lines: Iterable[bytes]) -> Iterator[dict]:
     text = _text(lines)
     first = next(text, "")
     delimiter = max(_CSV_DELIMITERS, key=first.count)
-    reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+    # Strict: a quote left open would otherwise swallow every row after it into one field.
+    reader = csv.reader(itertools.chain([first], text), delimiter=delimiter, strict=True)
     header = [h.strip().lower() for h in next(reader, [])]
-    if "customer_id" not in header and "email" not in header:
+    if not (
+        {"customer_id", "email"} & set(header) and "amount" in header and {"date", "ordered_at"} & set(header)
+    ):
         raise FileFormatError(
-            "The CSV header needs customer_id (or email), amount and date/ordered_at;"
+            "The CSV header needs customer_id (or email), amount and date (or ordered_at);"
             f" found: {', '.join(header)[:200] or 'nothing'}."
         )
     seen: Counter[str] = Counter()
-    for row in reader:
-        if not row:
+    for row in _csv_rows(reader):
+        if not any(v.strip() for v in row):  # blank, or only separators (spreadsheets add them)
             continue
         values = dict(zip(header, (v.strip() for v in row), strict=False))
         record = {
@@ -281,6 +309,9 @@ def read_csv(lines: Iterable[bytes]) -> Iterator[dict]:
         quantity = values.get("quantity")
         if quantity:
             record["item_count"] = quantity
+        for column in ("status", "updated_at"):  # a corrected export carries a later updated_at
+            if values.get(column):
+                record[column] = values[column]
         order_id = values.get("order_id")
         if not order_id:
             key = "\x1f".join(
@@ -292,6 +323,22 @@ def read_csv(lines: Iterable[bytes]) -> Iterator[dict]:
             order_id = f"csv-{digest}-{seen[digest]}"
         record["external_id"] = order_id
         yield record
+
+
+def _csv_rows(reader) -> Iterator[list[str]]:
+    """The reader's rows; a malformed one stops the file with the line it starts on."""
+    rows = iter(reader)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileFormatError(
+                f"The CSV row starting on line {start} is malformed ({exc}; a quote left open?)."
+            ) from None
+        yield row
 
 
 def read_cdnow(lines: Iterable[bytes]) -> Iterator[dict]:
@@ -309,7 +356,10 @@ def read_cdnow(lines: Iterable[bytes]) -> Iterator[dict]:
         elif len(parts) == 4:
             customer, date, qty, dollars = parts
         else:
-            yield {"external_id": f"line-{number}", "__invalid__": "Expected 4 or 5 columns."}
+            yield Unreadable(
+                f"Line {number}: expected 4 columns (id date quantity dollars) or 5 (id sample_id date"
+                " quantity dollars)."
+            )
             continue
         per_day[customer, date] += 1
         yield {
@@ -322,7 +372,8 @@ def read_cdnow(lines: Iterable[bytes]) -> Iterator[dict]:
 
 
 def read_shopify(lines: Iterable[bytes]) -> Iterator[dict]:
-    from ingestion.shopify import order_record_from_payload
+    """Shopify's order JSON, one record per order; test orders are skipped (`is_test_order`)."""
+    from ingestion.shopify import is_test_order, order_record_from_payload
 
     try:
         doc = json.loads(b"".join(lines))
@@ -335,7 +386,10 @@ def read_shopify(lines: Iterable[bytes]) -> Iterator[dict]:
     if not isinstance(payloads, list):
         raise FileFormatError('Expected {"orders": [...]}, {"order": {...}} or a list of orders.')
     for payload in payloads:
-        yield order_record_from_payload(payload) if isinstance(payload, dict) else payload
+        if not isinstance(payload, dict):
+            yield payload  # rejected by validation, counted
+        elif not is_test_order(payload):
+            yield order_record_from_payload(payload)
 
 
 READERS: dict[str, Callable[[Iterable[bytes]], Iterator[Any]]] = {

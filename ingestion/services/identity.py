@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ingestion import selectors
-from ingestion.errors import IngestionError
+from ingestion.errors import RecordInvalid
 from ingestion.models import Customer, CustomerMerge, Event, ExternalRef, Interaction, Order
 from ingestion.services import _db
 from ingestion.services.validation import customer_clean
@@ -327,7 +328,18 @@ def customer_merge(*, survivor_pk: int, merged_pk: int, reason: str, evidence: d
             setattr(survivor, attr, getattr(merged, attr))
     survivor.first_seen_at = _min(survivor.first_seen_at, merged.first_seen_at)
     survivor.last_seen_at = _max(survivor.last_seen_at, merged.last_seen_at)
-    survivor.save(update_fields=["email", "name", "phone", "first_seen_at", "last_seen_at", "updated_at"])
+    survivor.profile_updated_at = _max(survivor.profile_updated_at, merged.profile_updated_at)
+    survivor.save(
+        update_fields=[
+            "email",
+            "name",
+            "phone",
+            "first_seen_at",
+            "last_seen_at",
+            "profile_updated_at",
+            "updated_at",
+        ]
+    )
     merged.merged_into_id = survivor_pk
     merged.save(update_fields=["merged_into", "updated_at"])
     return CustomerMerge.objects.create(
@@ -337,6 +349,20 @@ def customer_merge(*, survivor_pk: int, merged_pk: int, reason: str, evidence: d
 
 def _min(a, b):
     return b if a is None else a if b is None else min(a, b)
+
+
+def _profile_update(pk: int, values: dict, version: datetime | None) -> bool:
+    """Apply a source's e-mail, name and phone for the customer unless the record is older than
+    the ones applied last (Shopify retries and reorders deliveries for hours); a record without
+    `updated_at` always applies. True when something was written."""
+    if not values:
+        return False
+    rows = Customer.objects.filter(pk=pk)
+    if version is None:
+        return rows.update(**values, updated_at=timezone.now()) > 0
+    # One conditional UPDATE: of two syncs of the same customer racing, the newer one wins.
+    not_older = Q(profile_updated_at__isnull=True) | Q(profile_updated_at__lte=version)
+    return rows.filter(not_older).update(**values, profile_updated_at=version, updated_at=timezone.now()) > 0
 
 
 def _max(a, b):
@@ -350,11 +376,11 @@ def customer_sync(*, source: str, data: dict):
 
     clean, errors = customer_clean(data)
     if clean is None:
-        raise IngestionError("Invalid customer record.", details=errors)
+        raise RecordInvalid("Invalid customer record.", details=errors)
     platform_pk = clean["platform_customer_id"]
     known = platform_customers({platform_pk} - {None})
     if platform_pk is not None and platform_pk not in known:
-        raise IngestionError(
+        raise RecordInvalid(
             "Invalid customer record.", details={"platform_customer_id": ["No such customer."]}
         )
     res = customers_resolve(
@@ -364,10 +390,10 @@ def customer_sync(*, source: str, data: dict):
         platform_map=known,
     )
     pk = res.customer_pks[0]
-    updates = {k: clean[k] for k in ("name", "phone", "email") if clean[k]}
-    if updates:
-        Customer.objects.filter(pk=pk).update(**updates, updated_at=timezone.now())
-    if res.changed or updates:
+    updated = _profile_update(
+        pk, {k: clean[k] for k in ("name", "phone", "email") if clean[k]}, clean["updated_at"]
+    )
+    if res.changed or updated:
         from ingestion.services.common import customers_changed_on_commit
 
         customers_changed_on_commit(res.changed | {pk})

@@ -170,6 +170,7 @@ def _classify(
                 index=where[key], external_id=key, errors={"platform_customer_id": ["No such customer."]}
             )
         )
+    counts.rejected.sort(key=lambda e: e.index)  # errors found in the second pass join the others
     new: list[dict] = []
     upd: list[tuple[int, int, dict]] = []
     for key, rec in latest.items():

@@ -88,6 +88,23 @@ def test_invalid_records_are_reported_by_index_and_the_rest_stored(api_client):
     assert stored == {records[i]["external_id"] for i in (0, 2, 4)}
 
 
+def test_records_that_are_not_objects_are_reported_and_the_rest_stored(api_client):
+    records = [*cdnow_orders(2), "not an object", 5, None, ["a", "list"]]
+    response = post(api_client, "orders", {"source": "cdnow", "records": records})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 4)
+    assert [e["index"] for e in body["errors"]] == [2, 3, 4, 5]
+    assert body["errors"][0]["errors"] == {"non_field_errors": ["Each record must be an object."]}
+    assert Order.objects.count() == 2
+
+    response = post(api_client, "events", {"source": "web", "records": [1, "two"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["rejected"] == 2
+    assert Event.objects.count() == 0
+
+
 def test_batch_where_every_record_is_rejected_is_a_400_with_the_counts(api_client):
     records = [{**r, "total": -1} for r in cdnow_orders(3)]
     response = post(api_client, "orders", {"source": "cdnow", "records": records})
@@ -115,7 +132,6 @@ def test_empty_batch_is_accepted(api_client):
         ({"source": "x" * 65, "records": []}, "source"),
         ({"source": "cdnow"}, "records"),
         ({"source": "cdnow", "records": {"external_id": "1"}}, "records"),
-        ({"source": "cdnow", "records": [1, "two"]}, "records"),
     ],
 )
 def test_invalid_envelope_is_a_400_with_field_errors(api_client, body, field):
@@ -197,6 +213,33 @@ def test_customer_sync_creates_then_updates(api_client):
     assert Customer.objects.get().name == "Bob Norman"
 
 
+def test_customer_sync_keeps_the_newest_details(api_client):
+    def sync(**customer):
+        body = {"source": "crm", "customer": {"customer_id": "C-7", **customer}}
+        response = post(api_client, "customers", body)
+        assert response.status_code == 200
+        return response.json()
+
+    first = sync(name="Ana Lima", email="ana@new.example", updated_at="2026-03-01T10:00:00Z")
+    sync(name="Ana L.", email="ana@old.example", updated_at="2026-02-01T10:00:00Z")  # older
+    customer = Customer.objects.get(pk=first["customer_id"])
+    assert (customer.name, customer.email) == ("Ana Lima", "ana@new.example")
+    # Its identities still count: the e-mail now names the same person.
+    assert ExternalRef.objects.get(source="email", external_id="ana@old.example").customer_id == customer.pk
+
+    sync(name="Ana Lima Souza", updated_at="2026-04-01T10:00:00Z")
+    sync(phone="+55 11 5555-0000")  # no version: the source says it is current
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone) == ("Ana Lima Souza", "+55 11 5555-0000")
+    assert customer.profile_updated_at.isoformat() == "2026-04-01T10:00:00+00:00"
+
+    bad = post(
+        api_client, "customers", {"source": "crm", "customer": {"customer_id": "C-7", "updated_at": "soon"}}
+    )
+    assert bad.status_code == 400
+    assert "updated_at" in bad.json()["error"]["details"]
+
+
 def test_customer_sync_merges_two_known_customers(api_client):
     a = post(api_client, "customers", {"source": "shop", "customer": {"customer_id": "A-1"}}).json()
     b = post(api_client, "customers", {"source": "shop", "customer": {"email": "ann@example.com"}}).json()
@@ -215,6 +258,7 @@ def test_customer_sync_rejects_an_unidentifiable_customer(api_client):
         api_client, "customers", {"source": "shop", "customer": {"name": "Nobody", "email": "not-mail"}}
     )
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
     assert "email" in response.json()["error"]["details"]
     assert Customer.objects.count() == 0
 

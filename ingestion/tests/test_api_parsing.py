@@ -46,11 +46,3 @@ def test_refused_bodies_say_why(api_client, body, message):
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
     assert not Order.objects.exists()
-
-
-def test_non_object_records_are_refused_with_their_positions(api_client):
-    records = [cdnow_orders(1)[0], "not an object", 7]
-    response = post_raw(api_client, "orders", json.dumps({"source": "s", "records": records}).encode())
-    assert response.status_code == 400
-    assert set(response.json()["error"]["details"]["records"]) == {"1", "2"}
-    assert not Order.objects.exists()

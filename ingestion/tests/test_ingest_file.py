@@ -143,6 +143,84 @@ def test_shopify_file(tmp_path):
     )
 
 
+def test_shopify_file_skips_test_orders(tmp_path):
+    orders = json.loads((DATA / "shopify" / "orders.json").read_text())["orders"]
+    test_order = {**orders[0], "id": 123123, "test": True}
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"orders": [*orders, test_order]}))
+
+    out = run(path, "--source", "shopify", "--format", "shopify")
+    assert f"accepted {len(orders)}, duplicates 0, updated 0, rejected 0" in out
+    assert not Order.objects.filter(external_id="123123").exists()
+
+
+def test_a_quote_left_open_stops_the_import_at_its_line(tmp_path):
+    path = tmp_path / "orders.csv"
+    rows = [f"u{i},{i}.00,2024-03-0{1 + i % 9}" for i in range(1, 21)]
+    rows[4] = 'u5,5.00,"2024-03-06'  # the quote is never closed: it would swallow rows 6 to 20
+    path.write_text("customer_id,amount,date\n" + "\n".join(rows) + "\n")
+
+    with pytest.raises(CommandError) as raised:
+        run(path, "--source", "csv", "--format", "csv", "--chunk-size", "2")
+    message = str(raised.value)
+    assert "starting on line 6 is malformed" in message and "the 4 records before it" in message
+    assert Order.objects.count() == 4  # rows 1-4: stored once, found again after the fix
+    batch = IngestionBatch.objects.get()
+    assert batch.accepted == 4 and "line 6" in batch.error and batch.finished_at is not None
+
+
+def test_a_file_that_is_not_utf8_is_refused_not_garbled(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(
+        "customer_id,amount,date\nMüller,10.00,2024-03-01\nJosé,5.00,2024-03-02\n".encode("latin-1")
+    )
+    with pytest.raises(CommandError, match="Line 2 is not UTF-8"):
+        run(path, "--source", "csv", "--format", "csv")
+    assert not Order.objects.exists() and not Customer.objects.exists()
+    assert "not UTF-8" in IngestionBatch.objects.get().error
+
+
+def test_csv_header_must_name_the_amount_and_date_columns(tmp_path):
+    path = tmp_path / "orders.csv"
+    write_csv(path, [("c1", "12.50", "2024-03-01")], ["customer_id", "total", "date"])
+    with pytest.raises(CommandError, match="needs customer_id .*, amount and date"):
+        run(path, "--source", "csv", "--format", "csv")
+
+
+def test_csv_separator_only_rows_are_skipped_and_corrections_apply(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,amount,date\nA-1,c1,10.50,2024-03-01\n,,,\n , , ,\n\n")
+    assert "received 1, accepted 1, duplicates 0, updated 0, rejected 0" in run(
+        path, "--source", "csv", "--format", "csv"
+    )
+    fixed = tmp_path / "fixed.csv"  # a corrected re-export: a later updated_at wins
+    fixed.write_text(
+        "order_id,customer_id,amount,date,status,updated_at\n"
+        "A-1,c1,15.00,2024-03-01,refunded,2024-03-05T10:00:00Z\n"
+    )
+    assert "updated 1" in run(fixed, "--source", "csv", "--format", "csv")
+    order = Order.objects.get()
+    assert (str(order.total), order.status) == ("15.00", "refunded")
+
+
+def test_unreadable_records_say_why_and_an_all_rejected_file_fails(tmp_path):
+    path = tmp_path / "orders.jsonl"
+    good = {"external_id": "o1", "customer_id": "c1", "placed_at": "2024-01-01T00:00:00Z", "total": 5}
+    path.write_text(json.dumps(good) + '\n{"external_id": "o2", "customer_id"\n')  # a truncated last line
+    out = run(path, "--source", "web", "--format", "jsonl")
+    assert "accepted 1" in out and "rejected 1" in out and "Not valid JSON" in out
+
+    cdnow = tmp_path / "cdnow.txt"
+    cdnow.write_text("00001 19970101 1 11.77\n00002 19970102\n")
+    out = run(cdnow, "--source", "cdnow", "--format", "cdnow")
+    assert "rejected 1" in out and "Line 2: expected 4 columns" in out
+
+    pretty = tmp_path / "pretty.jsonl"  # a JSON document given as JSON lines
+    pretty.write_text(json.dumps([good], indent=2))
+    with pytest.raises(CommandError, match="Every record was rejected"):
+        run(pretty, "--source", "other", "--format", "jsonl")
+
+
 def test_bad_arguments():
     with pytest.raises(CommandError):
         run("/nonexistent", "--source", "x", "--format", "csv")

@@ -78,6 +78,19 @@ def test_unknown_platform_id_is_rejected_and_the_rest_of_the_batch_stored():
     assert Customer.objects.count() == 1
 
 
+def test_errors_come_in_record_order_whatever_pass_found_them():
+    pk = interface.sync_customer(source="shop", data={"customer_id": "s1"}).customer_id
+    result = interface.ingest_interactions(
+        source="support",
+        records=[
+            ticket("t1", platform_customer_id=int(pk) + 1000),  # found unknown after the field checks
+            ticket("t2", platform_customer_id=pk),
+            ticket("t3", platform_customer_id="abc"),  # found by the field checks
+        ],
+    )
+    assert [(e.index, e.external_id) for e in result.rejected] == [(0, "t1"), (2, "t3")]
+
+
 def test_sync_customer_by_platform_id():
     pk = interface.sync_customer(source="shop", data={"customer_id": "s1"}).customer_id
     ref = interface.sync_customer(source="support", data={"platform_customer_id": pk, "name": "Ann"})

@@ -169,12 +169,27 @@ def test_line_discount_and_category_fallbacks():
     assert shopify.line_record_from_item({"product_type": "Shirts", "vendor": "Acme"})["category"] == "Shirts"
 
 
+def test_line_discount_comes_from_the_allocations_before_total_discount():
+    item = {"price": "20.00", "quantity": 1, "total_discount": "0.00"}
+    assert shopify.line_record_from_item(item)["discount"] == "0.00"
+    allocated = {**item, "discount_allocations": [{"amount": "4.00", "discount_application_index": 0}]}
+    assert shopify.line_record_from_item(allocated)["discount"] == "4.00"  # a discount code's share
+    assert shopify.line_record_from_item({**item, "total_discount": "1.50"})["discount"] == "1.50"
+
+
+def test_test_orders_are_recognised():
+    assert shopify.is_test_order({**load("order.json"), "test": True})
+    assert not shopify.is_test_order(load("order.json"))  # "test": false
+    assert not shopify.is_test_order({"id": 1})
+
+
 def test_customer_json_maps_field_by_field():
     assert shopify.customer_data_from_payload(load("customer.json")) == {
         "customer_id": "207119551",
         "email": "bob.norman@hostmail.com",
         "name": "Bob Norman",
         "phone": "555-625-1199",  # no top-level phone: the default address's
+        "updated_at": "2015-05-27T18:11:24-04:00",  # an older payload leaves newer details alone
     }
     embedded = load("orders.json")[0]["customer"]
     assert shopify.customer_data_from_payload(embedded)["phone"] == "+16136120707"

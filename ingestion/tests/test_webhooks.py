@@ -179,6 +179,16 @@ def test_refund_before_its_order_is_recorded_and_skipped(deliver):
     assert Order.objects.count() == 0
 
 
+def test_a_test_order_is_acknowledged_and_not_stored(deliver):
+    response = deliver("orders/create", {**load("order.json"), "test": True})
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PROCESSED
+    assert "test order" in delivery.result["skipped"]
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
 def test_customers_create_and_update(deliver):
     deliver("customers/create", load("customer.json"))
     customer = Customer.objects.get()
@@ -192,6 +202,26 @@ def test_customers_create_and_update(deliver):
     customer.refresh_from_db()
     assert (customer.name, customer.phone) == ("Robert Norman", "+15550001111")
     assert Customer.objects.count() == 1
+
+
+def test_an_older_customer_payload_never_overwrites_newer_details(deliver):
+    newer = {**load("customer.json"), "first_name": "Robert", "phone": "+15550001111"}
+    newer["updated_at"] = "2020-01-01T00:00:00-05:00"
+    deliver("customers/update", newer)
+
+    deliver("customers/update", load("customer.json"))  # 2015: a late retry of an older change
+    order = load("order.json")
+    order["customer"] = {**order["customer"], "first_name": "Bobby", "updated_at": "2019-12-31T00:00:00Z"}
+    deliver("orders/create", order)  # an order embedding an older copy of the customer
+
+    customer = Customer.objects.get(merged_into=None, external_refs__external_id="207119551")
+    assert (customer.name, customer.phone) == ("Robert Norman", "+15550001111")
+    assert customer.profile_updated_at.isoformat() == "2020-01-01T05:00:00+00:00"
+    assert _order().customer_id == customer.pk
+
+    deliver("customers/update", {**newer, "first_name": "Rob", "updated_at": "2021-06-01T00:00:00Z"})
+    customer.refresh_from_db()
+    assert customer.name == "Rob Norman"
 
 
 @pytest.mark.parametrize(

@@ -68,3 +68,8 @@ class Command(BaseCommand):
         )
         for number, ext, errors in summary.errors:
             self.stdout.write(f"  record {number} ({ext or 'no id'}): {errors}")
+        if summary.rejected and not (summary.accepted or summary.duplicates or summary.updated):
+            # As the API answers 400 for such a batch: a script importing the wrong file must notice.
+            raise CommandError(
+                f"Every record was rejected and nothing was stored: is this a {fmt} file of {kind}?"
+            )

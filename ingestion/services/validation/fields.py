@@ -251,7 +251,16 @@ def record_key(record: Any, id_key: str, versioned: bool) -> tuple[str | None, d
     return key, version, version is not None
 
 
+class Unreadable(str):
+    """What a file reader yields in place of a record it could not read: the reason, which the
+    record's error then gives (rather than every field it lacks)."""
+
+    __slots__ = ()
+
+
 def not_a_dict(record: Any) -> dict[str, list[str]] | None:
+    if isinstance(record, Unreadable):
+        return {"non_field_errors": [str(record)]}
     if not isinstance(record, dict):
         return {"non_field_errors": ["Each record must be an object."]}
     return None

@@ -61,5 +61,6 @@ def customer_clean(data: Any) -> tuple[dict | None, dict[str, list[str]]]:
         "platform_customer_id": platform_pk,
         "name": c.text("name", 200),
         "phone": c.text("phone", 40),
+        "updated_at": c.when("updated_at"),
     }
     return (None, c.errors) if c.errors else (clean, c.errors)
