@@ -221,6 +221,14 @@ def test_unreadable_records_say_why_and_an_all_rejected_file_fails(tmp_path):
         run(pretty, "--source", "other", "--format", "jsonl")
 
 
+def test_verbosity_zero_hides_the_progress_bar(tmp_path):
+    err = io.StringIO()
+    call_command("ingest_file", str(CDNOW), "--source", "cdnow", "--format", "cdnow", verbosity=0, stderr=err)
+    assert err.getvalue() == ""
+    call_command("ingest_file", str(CDNOW), "--source", "cdnow", "--format", "cdnow", stderr=err)
+    assert "CDNOW_sample.txt" in err.getvalue()  # the bar, by default
+
+
 def test_bad_arguments():
     with pytest.raises(CommandError):
         run("/nonexistent", "--source", "x", "--format", "csv")

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--format", required=True, choices=FORMATS)
         parser.add_argument("--kind", default="orders", choices=KINDS)
         parser.add_argument("--chunk-size", type=int, default=5000)
-        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument(
+            "--no-progress", action="store_true", help="Hide the progress bar (so does -v 0)."
+        )
         parser.add_argument(
             "--workers",
             type=int,
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             unit="B",
             unit_scale=True,
             desc=os.path.basename(path),
-            disable=no_progress,
+            disable=no_progress or options["verbosity"] == 0,
             file=self.stderr._out,
             mininterval=0.5,
         )
