@@ -183,7 +183,7 @@ def test_a_file_that_is_not_utf8_is_refused_not_garbled(tmp_path):
 def test_csv_header_must_name_the_amount_and_date_columns(tmp_path):
     path = tmp_path / "orders.csv"
     write_csv(path, [("c1", "12.50", "2024-03-01")], ["customer_id", "total", "date"])
-    with pytest.raises(CommandError, match="needs customer_id .*, amount and date"):
+    with pytest.raises(CommandError, match=r"needs customer_id .*, amount and date"):
         run(path, "--source", "csv", "--format", "csv")
 
 
