@@ -7,12 +7,14 @@ honour Idempotency-Key, and every API key may be granted any app's scopes.
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
+# The API areas a key can be granted: each API view names its own (`api_scope`).
+SCOPES = ("data", "intelligence", "generation", "support", "marketing")
+
 
 class ClientApiKey(AbstractAPIKey):
     """An API key of an external client (stored hashed; shown once).
 
-    `scopes` lists the API areas the key may call ("data", "intelligence",
-    "generation", "support", "marketing"); an empty list grants all of them.
+    `scopes` lists the API areas the key may call (`SCOPES`); an empty list grants all of them.
     `grants` holds app-specific limits, e.g. {"support_teams": ["billing"]}.
     """
 

@@ -50,3 +50,10 @@ class PlatformUnavailable(SupportError):
 
     code = "platform_unavailable"
     http_status = 503
+
+
+class NotAnEmail(SupportError):
+    """Not an e-mail: it needs a From address, and a subject or a body."""
+
+    code = "not_an_email"
+    http_status = 400

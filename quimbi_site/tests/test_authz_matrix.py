@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from quimbi_site.models import ClientApiKey
+from quimbi_site.models import SCOPES, ClientApiKey
 from support.tests.factories import AgentFactory, TeamFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,6 @@ PUBLIC_ROUTES = {
     "api/data/webhooks/shopify/<path:topic>": "Shopify webhook: authenticated by its HMAC signature, not a key",
 }
 # /healthz is outside /api/ and public for load balancers; it is not walked here.
-SCOPES = ("data", "intelligence", "generation", "support", "marketing")
 METHODS = ("get", "post", "put", "patch", "delete")
 MISSING_ID = "999999"
 

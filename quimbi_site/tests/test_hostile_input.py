@@ -231,7 +231,6 @@ EMAILS = {
         f"From: {'N' * 500} <{'a' * 300}@example.com>\nSubject: {'s' * 2000}\n"
         f"Date: Mon, 99 Foo 99999 99:99:99 +9999\nContent-Type: text/plain\n\n{UNICODE['long_grapheme_cluster']}\n"
     ).encode(),
-    "empty": b"",
 }
 
 

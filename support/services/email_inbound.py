@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from support.errors import NotAnEmail
 from support.models import Message, Ticket
 from support.services import tickets
 
@@ -60,14 +61,23 @@ def _find_ticket(references: list[str], subject: str) -> Ticket | None:
 
 @transaction.atomic
 def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
-    """Returns (ticket, message, created). A message id seen before is not stored twice."""
+    """Returns (ticket, message, created). A message id seen before is not stored twice.
+
+    Raises NotAnEmail for input without a From address, or with neither a subject nor a body.
+    """
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     message_id = _text(msg.get("Message-ID")).strip()[:255]
     if message_id and (seen := Message.objects.filter(email_message_id=message_id).first()):
         return seen.ticket, seen, False
     references = MSGID.findall(f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}")
-    subject = _text(msg.get("Subject")).strip() or "(no subject)"
+    subject = _text(msg.get("Subject")).strip()
     name, address = (getaddresses([_text(msg.get("From"))]) or [("", "")])[0]
+    body = _body(msg)
+    # An empty or binary file parses as a message without headers: refused, or each run of
+    # the same file would add another ticket that nobody can answer.
+    if "@" not in address or not (subject or body):
+        raise NotAnEmail()
+    subject = subject or "(no subject)"
     # The columns' sizes: a longer address is no address we could reply to.
     name, address = name.strip()[:200], (address.lower() if len(address) <= 254 else "")
     try:
@@ -75,7 +85,7 @@ def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
     except (TypeError, ValueError):
         at = timezone.now()
     at = min(at, timezone.now())
-    body = _body(msg) or "(empty message)"
+    body = body or "(empty message)"
     ticket = _find_ticket(references, subject)
     if ticket is None:
         ticket = tickets.ticket_create(

@@ -5,7 +5,11 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from ingestion.services.common import InvalidSource, source_clean
 from ingestion.synthetic import DEFAULT_END_DATE, shop_ingest
+
+# numpy refuses a negative seed; 32 bits are plenty, and the seed is part of every external id.
+MAX_SEED = 2**32 - 1
 
 
 class Command(BaseCommand):
@@ -31,6 +35,12 @@ class Command(BaseCommand):
     ):
         if customers < 1:
             raise CommandError("--customers must be at least 1.")
+        if not 0 <= seed <= MAX_SEED:
+            raise CommandError(f"--seed must be between 0 and {MAX_SEED}.")
+        try:
+            source = source_clean(source)
+        except InvalidSource as exc:
+            raise CommandError(f"--source: {exc}") from exc
         if not 1 <= chunk_size <= 5000:
             raise CommandError("--chunk-size must be between 1 and 5000.")
         try:

@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,6 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("--horizon-days", type=int, default=None)
 
     def handle(self, *args, out, as_of=None, horizon_days=None, verbosity=1, **options):
+        # Checked before scoring, which can take minutes, rather than when the file is opened.
+        if not out or out.endswith(os.sep) or os.path.isdir(out):
+            raise CommandError(f"--out must name a file, not a directory: {out!r}")
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            raise CommandError(f"--out: no such directory: {folder}")
+        if not os.access(folder, os.W_OK):
+            raise CommandError(f"--out: cannot write to the directory {folder}")
         with tqdm_progress(desc="export", stream=self.stderr._out, disable=verbosity < 1) as progress:
             try:
                 count = export.predictions_export(

@@ -1,10 +1,10 @@
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from quimbi_site.audit import audit_actor
-from quimbi_site.models import ClientApiKey
+from quimbi_site.models import SCOPES, ClientApiKey
 
 
 class Command(BaseCommand):
@@ -16,8 +16,23 @@ class Command(BaseCommand):
         parser.add_argument("--expires-days", type=int, default=None)
 
     def handle(self, *args, name, scopes, expires_days, **options):
-        expiry = timezone.now() + timedelta(days=expires_days) if expires_days else None
-        scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+        name = name.strip()
+        max_length = ClientApiKey._meta.get_field("name").max_length
+        if not name or len(name) > max_length:
+            raise CommandError(f"The name must be 1 to {max_length} characters.")
+        # Checked against None: 0 days would otherwise mean a key that never expires.
+        if expires_days is not None and expires_days < 1:
+            raise CommandError("--expires-days must be a positive number of days.")
+        try:
+            expiry = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        except OverflowError as exc:
+            raise CommandError("--expires-days is too large.") from exc
+        # Scope checks are exact and case-sensitive: store only known scopes, in their spelling.
+        scope_list = list(dict.fromkeys(s.strip().lower() for s in scopes.split(",") if s.strip()))
+        if unknown := [s for s in scope_list if s not in SCOPES]:
+            raise CommandError(
+                f"Unknown scope(s): {', '.join(unknown)}. Valid scopes: {', '.join(sorted(SCOPES))}."
+            )
         with audit_actor("command:create_api_key"):
             _, key = ClientApiKey.objects.create_key(name=name, scopes=scope_list, expiry_date=expiry)
         self.stdout.write(key)

@@ -4,7 +4,7 @@ import os
 from importlib import import_module
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from quimbi_site.models import ClientApiKey
 
@@ -16,10 +16,19 @@ class Command(BaseCommand):
     help = "Load demo data into every app, train the models, print the logins."
 
     def add_arguments(self, parser):
-        parser.add_argument("--customers", type=int, default=2000, help="Generated shop size.")
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=None,
+            help="Generated shop size (default: $QUIMBI_DEMO_CUSTOMERS, else 2000).",
+        )
 
     def handle(self, *args, customers, **options):
-        os.environ.setdefault("QUIMBI_DEMO_CUSTOMERS", str(customers))
+        # The apps' seeds read the size from the environment; an explicit option overrides it.
+        if customers is not None:
+            if customers < 1:
+                raise CommandError("--customers must be at least 1.")
+            os.environ["QUIMBI_DEMO_CUSTOMERS"] = str(customers)
         for app in APPS_IN_ORDER:
             self.stdout.write(self.style.MIGRATE_HEADING(f"Seeding {app}"))
             import_module(f"{app}.demo").seed(stdout=self.stdout)

@@ -4,6 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from support.errors import NotAnEmail
 from support.services import email_inbound
 
 
@@ -18,6 +19,9 @@ class Command(BaseCommand):
             raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from exc
-        ticket, message, created = email_inbound.email_ingest(raw=raw)
+        try:
+            ticket, message, created = email_inbound.email_ingest(raw=raw)
+        except NotAnEmail as exc:
+            raise CommandError(f"{path}: {exc}") from exc
         verb = "created" if created else "threaded into"
         self.stdout.write(f"{verb} ticket #{ticket.pk} (message {message.pk})")
