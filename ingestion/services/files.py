@@ -194,10 +194,17 @@ def _parallel(job: Callable[[list], _ChunkResult], chunks: Iterable[list], worke
     connections.close_all()  # a forked worker must not share this process's connection
     with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
         pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(job, (chunk,)))
-            if len(pending) > 2 * workers:
+        try:
+            for chunk in chunks:
+                pending.append(pool.apply_async(job, (chunk,)))
+                if len(pending) > 2 * workers:
+                    yield pending.popleft().get()
+        except FileFormatError:
+            # The file is malformed further on: the chunks before that spot still finish and are
+            # counted, so the summary says exactly what was stored.
+            while pending:
                 yield pending.popleft().get()
+            raise
         while pending:
             yield pending.popleft().get()
         pool.close()  # let the workers finish (and close their connections) rather than kill them

@@ -169,6 +169,25 @@ def test_a_quote_left_open_stops_the_import_at_its_line(tmp_path):
     assert batch.accepted == 4 and "line 6" in batch.error and batch.finished_at is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_import_stopped_by_a_bad_row_counts_every_chunk_it_stored(tmp_path):
+    from django.db import connection
+
+    from ingestion.services.files import FileFormatError, file_ingest
+
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel workers run on PostgreSQL")
+    rows = [f"u{i},{i}.00,2024-03-0{1 + i % 9}" for i in range(1, 41)]
+    rows[30] = 'u31,31.00,"2024-03-05'
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,amount,date\n" + "\n".join(rows) + "\n")
+
+    with pytest.raises(FileFormatError, match="the 30 records before it were processed"):
+        file_ingest(path=str(path), source="csv", fmt="csv", chunk_size=2, workers=2)
+    assert Order.objects.count() == 30  # every chunk handed out before the bad row finished
+    assert IngestionBatch.objects.get().accepted == 30
+
+
 def test_a_file_that_is_not_utf8_is_refused_not_garbled(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_bytes(
