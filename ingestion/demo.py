@@ -17,8 +17,7 @@ CDNOW_SOURCE = "cdnow"
 
 
 def _cdnow_path() -> Path:
-    default = Path(settings.BASE_DIR).parent / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
-    return Path(getattr(settings, "QUIMBI_CDNOW_SAMPLE", default))
+    return Path(settings.QUIMBI_SHARED_DATA) / "cdnow" / "CDNOW_sample.txt"
 
 
 def seed(*, stdout) -> None:
@@ -38,7 +37,7 @@ def seed(*, stdout) -> None:
             verbosity=0,
         )
     else:
-        stdout.write(f"CDNOW sample not found at {path}; skipped.")
+        stdout.write(f"CDNOW sample not found at {path}; skipped (set QUIMBI_SHARED_DATA).")
 
     customers = int(os.environ.get("QUIMBI_DEMO_CUSTOMERS", "2000"))
     summary = shop_ingest(customers=customers, seed=DEMO_SHOP_SEED, source=DEMO_SHOP_SOURCE)

@@ -1,7 +1,12 @@
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from quimbi_site.models import ClientApiKey, IdempotencyRecord
+
+# The library's own key model: the API authenticates ClientApiKey only, so a key made on that
+# screen would be refused everywhere. Its table stays (the library's migrations), unused.
+admin.site.unregister(APIKey)
 
 
 @admin.register(ClientApiKey)

@@ -26,6 +26,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # all: platform and applications in one process; platform / apps: split deployments.
 QUIMBI_ROLE = env.str("QUIMBI_ROLE", default="all")
+# Real data the demo loads (CDNOW purchases, support tickets): ../shared/data beside the checkout.
+QUIMBI_SHARED_DATA = Path(env.str("QUIMBI_SHARED_DATA", default=str(BASE_DIR.parent / "shared" / "data")))
 QUIMBI_PLATFORM_URL = env.str("QUIMBI_PLATFORM_URL", default="")
 QUIMBI_PLATFORM_API_KEY = env.str("QUIMBI_PLATFORM_API_KEY", default="")
 
@@ -50,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collectstatic's files (admin, API docs, agent pages) from gunicorn, compressed and
+    # cached; runserver keeps serving them from the apps in development.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "quimbi_site.middleware.ApiRequestSizeLimitMiddleware",
     "quimbi_site.middleware.ApiNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -144,6 +149,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured: run tasks in-process so nothing needs a server.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Nothing is sent anywhere; left empty, Celery would assume amqp://localhost and warn
+    # "No hostname was supplied" on every task, as if a broker were misconfigured.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True

@@ -26,8 +26,7 @@ from django.utils import timezone
 from support.models import Agent, BusinessCalendar, Macro, SLAPolicy, Team, Ticket
 from support.services import routing, sla, tickets
 
-DATA = Path(getattr(settings, "QUIMBI_SHARED_DATA", settings.BASE_DIR.parent / "shared" / "data"))
-CSV_PATH = DATA / "support_tickets" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+CSV_NAME = Path("support_tickets") / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
 PASSWORD = "quimbi-agent"
 TICKETS = 120
 TEAMS = {
@@ -60,6 +59,8 @@ def seed(*, stdout) -> None:
     if Ticket.objects.filter(tags__icontains='"demo"').exists():
         stdout.write("support: demo tickets already present")
         return
+    if not _csv_path().exists():
+        stdout.write(f"support: no demo tickets, {_csv_path()} not found (set QUIMBI_SHARED_DATA)")
     created = _tickets(teams)
     stdout.write(f"support: {created} demo tickets; log in at /support/ as agent1..agent6 / {PASSWORD}")
 
@@ -153,8 +154,12 @@ def _macros() -> None:
     )
 
 
+def _csv_path() -> Path:
+    return Path(settings.QUIMBI_SHARED_DATA) / CSV_NAME
+
+
 def _rows() -> list[dict]:
-    with CSV_PATH.open(newline="", encoding="utf-8") as fh:
+    with _csv_path().open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     step = max(len(rows) // TICKETS, 1)
     return rows[::step][:TICKETS]
@@ -167,25 +172,29 @@ def _fill(text: str, name: str) -> str:
 def _tickets(teams: dict[str, Team]) -> int:
     from ingestion import interface
 
-    if not CSV_PATH.exists():
+    if not _csv_path().exists():
         return 0
     # The newest customers: the generated shop's, whose histories reach the present.
     customers = interface.customer_ids()[-120:]
     by_category = {c: slug for slug, (_, _, cats) in TEAMS.items() for c in cats}
     now = timezone.now()
-    agents = list(Agent.objects.select_related("user").order_by("user__username"))
+    # Each demo reply comes from an agent of the ticket's team, taking turns.
+    team_agents: dict[int, list[Agent]] = {team.pk: [] for team in teams.values()}
+    for agent in Agent.objects.select_related("user").prefetch_related("teams").order_by("user__username"):
+        for team in agent.teams.all():
+            team_agents.setdefault(team.pk, []).append(agent)
     created = []
     with tickets.interactions_batched():
         for i, row in enumerate(_rows()):
-            created.append(_ticket_from_row(i, row, teams, by_category, customers, agents, now))
+            created.append(_ticket_from_row(i, row, teams, by_category, customers, team_agents, now))
     _intelligence(created)
-    for agent in agents:
+    for agent in Agent.objects.order_by("user__username"):
         routing.agent_fill(agent=agent, reason="auto_online")
     sla.sla_check(now=now)
     return len(created)
 
 
-def _ticket_from_row(i, row, teams, by_category, customers, agents, now) -> Ticket:
+def _ticket_from_row(i, row, teams, by_category, customers, team_agents, now) -> Ticket:
     intent, text = row["intent"], row["instruction"].strip()
     priority = (
         "urgent" if "W" in row["tags"] else "high" if intent in HIGH else "low" if intent in LOW else "normal"
@@ -209,8 +218,9 @@ def _ticket_from_row(i, row, teams, by_category, customers, agents, now) -> Tick
             auto_assign=False,
             refresh_intelligence=False,
         )
+        agents = team_agents.get(ticket.team_id) or []
         if i % 3 == 0 and agents:
-            agent = agents[i % len(agents)]
+            agent = agents[(i // 3) % len(agents)]
             routing.ticket_assign(ticket=ticket, agent=agent)
             tickets.message_add(
                 ticket=ticket,

@@ -134,3 +134,11 @@ def test_create_api_key_prints_the_key_once_and_stores_only_its_hash():
     out2 = StringIO()
     call_command("create_api_key", "ci-client-2", stdout=out2)
     assert out2.getvalue().strip() != key
+
+
+def test_the_admin_offers_only_keys_the_api_accepts():
+    from django.contrib import admin
+    from rest_framework_api_key.models import APIKey
+
+    assert ClientApiKey in admin.site._registry
+    assert APIKey not in admin.site._registry  # the library's own keys would be refused everywhere

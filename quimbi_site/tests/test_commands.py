@@ -78,3 +78,38 @@ def test_seed_demo_refuses_a_shop_without_customers(monkeypatch, seeds):
     with pytest.raises(CommandError, match="--customers must be at least 1"):
         call_command("seed_demo", "--customers", "0", stdout=StringIO())
     assert seeds == [] and os.environ["QUIMBI_DEMO_CUSTOMERS"] == "25"
+
+
+@pytest.mark.parametrize(
+    ("teams", "sees"),
+    [("", set()), ("billing", {"Refund please"}), ("*", {"Refund please", "Where is my parcel?"})],
+)
+def test_create_api_key_grants_support_teams(teams, sees):
+    from rest_framework.test import APIClient
+
+    from support.tests.factories import TeamFactory, TicketFactory
+
+    TicketFactory(subject="Refund please", team=TeamFactory(slug="billing"))
+    TicketFactory(subject="Where is my parcel?", team=TeamFactory(slug="orders"))
+    out = StringIO()
+    call_command("create_api_key", f"teams-{teams or 'none'}", "--support-teams", teams, stdout=out)
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=out.getvalue().strip())
+    response = client.get("/api/support/tickets")
+    assert response.status_code == 200
+    assert {t["subject"] for t in response.json()["results"]} == sees
+
+
+def test_eager_celery_needs_no_broker_address(settings, caplog):
+    """Without CELERY_BROKER_URL tasks run in-process; Celery is not left to assume a broker on
+    localhost (it warned "No hostname was supplied" on every task, as if one were misconfigured)."""
+    from quimbi_site.celery import app
+    from quimbi_site.tasks import idempotency_records_purge
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("a broker is configured")
+    assert app.conf.broker_url.startswith("memory://")
+    with caplog.at_level("WARNING"):
+        assert idempotency_records_purge.delay().get() == 0
+    assert "No hostname was supplied" not in caplog.text

@@ -32,6 +32,10 @@ def test_seed_is_idempotent_and_builds_real_tickets(monkeypatch, django_capture_
     assert t.intent and t.category and t.messages.filter(author_kind="customer").exists()
     assert Ticket.objects.filter(first_response_at__isnull=False).exists()
     assert Ticket.objects.filter(status="solved").exists()
+    # Replies come from agents of each ticket's own team, more than two of them taking turns.
+    assigned = Ticket.objects.filter(assignee__isnull=False).select_related("team", "assignee")
+    assert all(t.assignee.teams.filter(pk=t.team_id).exists() for t in assigned)
+    assert assigned.values("assignee").distinct().count() > 2
     demo.seed(stdout=io.StringIO())
     assert (
         Team.objects.count(),

@@ -207,3 +207,18 @@ def test_ticket_page_query_count_does_not_grow_with_the_thread(agent_client, age
     with CaptureQueriesContext(connection) as many:
         agent_client.get(f"/support/tickets/{ticket.pk}/")
     assert len(many) == len(few)
+
+
+def test_report_shows_a_zero_median_and_a_dash_only_without_data():
+    from django.template.loader import render_to_string
+
+    def median(value):
+        return {"business_minutes": value, "calendar_minutes": value, "count": 3 if value is not None else 0}
+
+    report = {"medians": {"first_response": median(0.0), "resolution": median(None)}, "compliance": 0.0}
+    html = render_to_string(
+        "support/report.html", {"report": {**report, "teams": {}, "agents": {}, "total": 3}}
+    )
+    assert "Median first response: <strong>0.0</strong>" in html  # answered at once, not "no data"
+    assert "Median resolution: <strong>—</strong>" in html
+    assert "Overall SLA compliance: 0.0%" in html

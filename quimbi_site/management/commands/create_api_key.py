@@ -7,6 +7,13 @@ from quimbi_site.audit import audit_actor
 from quimbi_site.models import SCOPES, ClientApiKey
 
 
+def _grants(support_teams: str) -> dict:
+    teams = list(dict.fromkeys(t.strip().lower() for t in support_teams.split(",") if t.strip()))
+    if not teams:
+        return {}
+    return {"support_teams": "*" if "*" in teams else teams}
+
+
 class Command(BaseCommand):
     help = "Create an API key and print it once (only its hash is stored)."
 
@@ -14,8 +21,14 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--scopes", default="", help="Comma-separated scopes; empty = all.")
         parser.add_argument("--expires-days", type=int, default=None)
+        parser.add_argument(
+            "--support-teams",
+            default="",
+            help='Support team slugs whose tickets the key may see, comma separated, or "*" for all '
+            "(without it, the support API shows the key no tickets).",
+        )
 
-    def handle(self, *args, name, scopes, expires_days, **options):
+    def handle(self, *args, name, scopes, expires_days, support_teams, **options):
         name = name.strip()
         max_length = ClientApiKey._meta.get_field("name").max_length
         if not name or len(name) > max_length:
@@ -34,5 +47,7 @@ class Command(BaseCommand):
                 f"Unknown scope(s): {', '.join(unknown)}. Valid scopes: {', '.join(sorted(SCOPES))}."
             )
         with audit_actor("command:create_api_key"):
-            _, key = ClientApiKey.objects.create_key(name=name, scopes=scope_list, expiry_date=expiry)
+            _, key = ClientApiKey.objects.create_key(
+                name=name, scopes=scope_list, expiry_date=expiry, grants=_grants(support_teams)
+            )
         self.stdout.write(key)

@@ -50,5 +50,6 @@ class Command(BaseCommand):
     def _demo_key(self) -> None:
         # Keys are shown once, so each run replaces the demo key instead of adding one.
         ClientApiKey.objects.filter(name=DEMO_KEY_NAME, revoked=False).update(revoked=True)
-        _, key = ClientApiKey.objects.create_key(name=DEMO_KEY_NAME)
+        # The demo key may do everything the demo shows, support tickets of every team included.
+        _, key = ClientApiKey.objects.create_key(name=DEMO_KEY_NAME, grants={"support_teams": "*"})
         self.stdout.write(self.style.SUCCESS(f"API key (X-API-Key): {key}"))
