@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from intelligence import interface
 
@@ -45,7 +46,10 @@ def customers_invalidate(*, customer_ids: Iterable[str], rescore: bool = True) -
 
         chunk = int(getattr(settings, "QUIMBI_RESCORE_CHUNK", 500))
         for start in range(0, len(ids), chunk):
-            tasks.customer_rescore.delay_on_commit(ids[start : start + chunk])
+            # robust: with the broker down the caller's write is already committed, and failing
+            # it then would answer 500 for stored data; the rows are marked stale and the hourly
+            # batch scoring picks them up. The failure is logged.
+            _queue_after_commit(tasks.customer_rescore, ids[start : start + chunk])
 
 
 def customer_invalidate(*, customer_id: str) -> None:
@@ -55,3 +59,13 @@ def customer_invalidate(*, customer_id: str) -> None:
 def on_customers_changed(sender, customer_ids=(), **kwargs) -> None:
     """Receiver of ingestion.interface.customers_changed."""
     customers_invalidate(customer_ids=customer_ids)
+
+
+def _queue_after_commit(task, *args) -> None:
+    """`task.delay(*args)` once the transaction commits; a failure to queue is logged, not raised."""
+
+    def queue() -> None:
+        task.delay(*args)
+
+    queue.__qualname__ = f"{task.name}.delay"  # what Django's log of a failed callback names
+    transaction.on_commit(queue, robust=True)

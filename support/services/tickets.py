@@ -153,13 +153,25 @@ def ticket_create(
     return ticket
 
 
+def _queue_after_commit(task, *args) -> None:
+    """`task.delay(*args)` once the transaction commits; a failure to queue is logged, not raised."""
+
+    def queue() -> None:
+        task.delay(*args)
+
+    queue.__qualname__ = f"{task.name}.delay"  # what Django's log of a failed callback names
+    transaction.on_commit(queue, robust=True)
+
+
 def _report_later(ticket_id: int, message_id: int | None = None) -> None:
     from support import tasks
 
     if (pending := _deferred.get()) is not None:
         pending.add((ticket_id, message_id))
         return
-    tasks.interaction_report.delay_on_commit(ticket_id, message_id)
+    # robust: the ticket or message is committed by then; a broker outage must not answer 500
+    # for it (a client retrying would store it twice). The failure is logged.
+    _queue_after_commit(tasks.interaction_report, ticket_id, message_id)
 
 
 @transaction.atomic
@@ -225,7 +237,8 @@ def message_add(
     ):
         from support import tasks
 
-        tasks.email_reply_send.delay_on_commit(message.pk)
+        # robust, as in _report_later: a broker outage does not fail the committed reply.
+        _queue_after_commit(tasks.email_reply_send, message.pk)
     return message
 
 
