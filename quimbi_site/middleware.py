@@ -35,8 +35,8 @@ class ApiRequestSizeLimitMiddleware:
 
 
 class ApiNotFoundMiddleware:
-    """An /api/ path that matches nothing answers the JSON envelope in debug mode too: `handler404`
-    serves only with DEBUG off, and Django's HTML debug page would answer otherwise."""
+    """An /api/ path that matches nothing answers the JSON envelope, in debug mode too (a custom
+    `handler404` would serve only with DEBUG off); other paths keep Django's HTML page."""
 
     def __init__(self, get_response):
         self.get_response = get_response

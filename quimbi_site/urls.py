@@ -7,7 +7,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from quimbi_site import views
 
-handler404 = "quimbi_site.views.handler404"
 handler500 = "quimbi_site.views.handler500"
 
 urlpatterns = [

@@ -42,14 +42,6 @@ def home(request):
     return redirect("/support/")
 
 
-def handler404(request, exception=None):
-    if request.path.startswith("/api/"):
-        return json_error_response("not_found", "Not found.", 404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
-
-
 def handler500(request):
     if request.path.startswith("/api/"):
         return json_error_response("internal_error", "An unexpected error occurred.", 500)

@@ -351,6 +351,10 @@ def _min(a, b):
     return b if a is None else a if b is None else min(a, b)
 
 
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
 def _profile_update(pk: int, values: dict, version: datetime | None) -> bool:
     """Apply a source's e-mail, name and phone for the customer unless the record is older than
     the ones applied last (Shopify retries and reorders deliveries for hours); a record without
@@ -363,10 +367,6 @@ def _profile_update(pk: int, values: dict, version: datetime | None) -> bool:
     # One conditional UPDATE: of two syncs of the same customer racing, the newer one wins.
     not_older = Q(profile_updated_at__isnull=True) | Q(profile_updated_at__lte=version)
     return rows.filter(not_older).update(**values, profile_updated_at=version, updated_at=timezone.now()) > 0
-
-
-def _max(a, b):
-    return b if a is None else a if b is None else max(a, b)
 
 
 @transaction.atomic

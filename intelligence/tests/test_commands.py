@@ -70,6 +70,13 @@ def test_train_models_refuses_an_as_of_after_today(no_work):
     assert not ModelVersion.objects.exists()
 
 
+def test_export_predictions_refuses_an_as_of_after_today(no_work, tmp_path):
+    out = tmp_path / "predictions.csv"
+    with pytest.raises(CommandError, match=f"--as-of {_tomorrow()} is after today"):
+        call_command("export_predictions", "--out", str(out), "--as-of", _tomorrow(), stdout=StringIO())
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("out", "message"),
     [

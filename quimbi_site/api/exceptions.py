@@ -84,5 +84,5 @@ def api_exception_handler(exc, context) -> Response:
 
 
 def json_error_response(code: str, message: str, status_code: int, details=None) -> JsonResponse:
-    """The same envelope from plain Django code (middleware, handler404/500)."""
+    """The same envelope from plain Django code (middleware, handler500)."""
     return JsonResponse(error_body(code, message, details), status=status_code)

@@ -4,6 +4,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from intelligence.errors import IntelligenceError
+from intelligence.management.commands._arguments import as_of_checked
 from intelligence.management.commands._progress import tqdm_progress
 from intelligence.services import export
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, out, as_of=None, horizon_days=None, verbosity=1, **options):
         # Checked before scoring, which can take minutes, rather than when the file is opened.
+        as_of_checked(as_of)
         if not out or out.endswith(os.sep) or os.path.isdir(out):
             raise CommandError(f"--out must name a file, not a directory: {out!r}")
         folder = os.path.dirname(os.path.abspath(out))

@@ -1,9 +1,9 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from intelligence.errors import IntelligenceError
+from intelligence.management.commands._arguments import as_of_checked
 from intelligence.management.commands._progress import tqdm_progress
 from intelligence.services import scoring
 
@@ -15,11 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (exclusive)")
 
     def handle(self, *args, as_of=None, verbosity=1, **options):
-        # No data exists after today: a later as_of would overwrite every stored score with scores
-        # that count the days until then as days without an order.
-        today = timezone.localdate()
-        if as_of is not None and as_of > today:
-            raise CommandError(f"--as-of {as_of} is after today ({today}).")
+        as_of_checked(as_of)
         with tqdm_progress(desc="score", stream=self.stderr._out, disable=verbosity < 1) as progress:
             try:
                 count = scoring.customers_score_all(as_of=as_of, progress=progress)

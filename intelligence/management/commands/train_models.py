@@ -1,9 +1,9 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from intelligence.errors import IntelligenceError
+from intelligence.management.commands._arguments import as_of_checked
 from intelligence.management.commands._progress import tqdm_progress
 from intelligence.services import training
 
@@ -19,11 +19,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_of=None, horizon_days=None, no_activate=False, verbosity=1, **options):
-        # No data exists after today: a later as_of would train (and activate) models that count
-        # the days until then as days without an order.
-        today = timezone.localdate()
-        if as_of is not None and as_of > today:
-            raise CommandError(f"--as-of {as_of} is after today ({today}).")
+        as_of_checked(as_of)
         if horizon_days is not None and horizon_days < 1:
             raise CommandError("--horizon-days must be positive.")
         with tqdm_progress(desc="train", stream=self.stderr._out, disable=verbosity < 1) as progress:
