@@ -167,8 +167,13 @@ class IngestResultSerializer(serializers.Serializer):
     source = serializers.CharField()
     received = serializers.IntegerField()
     accepted = serializers.IntegerField(help_text="New records stored.")
-    duplicates = serializers.IntegerField(help_text="Records already stored as sent; nothing written.")
-    updated = serializers.IntegerField(help_text="Newer versions (later `updated_at`) of stored records.")
+    duplicates = serializers.IntegerField(
+        help_text="Records already stored as sent, or older than the stored version; nothing written."
+    )
+    updated = serializers.IntegerField(
+        help_text="Newer versions (later `updated_at`) of stored records, or of records earlier in the "
+        "batch: the counts are those of sending the records one at a time."
+    )
     rejected = serializers.IntegerField(help_text="Invalid records; none of them was stored.")
     errors = RecordErrorSerializer(many=True)
 

@@ -117,7 +117,8 @@ def _write(
         with transaction.atomic():
             _db.writers_lock(exclusive=False)
             pks = _store(kind, source, new, upd, res.customer_pks)
-    counts.accepted, counts.updated = len(new), len(upd)
+    counts.accepted = len(new)
+    counts.updated += len(upd)
     return counts, set(pks) | res.changed | {old for _, old, _ in upd}
 
 
@@ -141,7 +142,8 @@ def _classify(
         columns=columns,
     )
     latest: dict[str, dict] = {}
-    where: dict[str, int] = {}  # key -> index of its first record, for errors found later
+    where: dict[str, int] = {}  # key -> index of the version kept, for errors found later
+    folded: dict[str, int] = {}  # key -> earlier versions in the batch a newer one replaced
     for index, (key, version, ok) in enumerate(quick):
         row = existing.get(key) if key is not None else None
         if row is not None and ok and not (kind.versioned and _newer(version, row[2])):
@@ -157,20 +159,27 @@ def _classify(
         if prev is None:
             latest[key] = rec
             where[key] = index
-        else:  # the same record twice in the batch: the newest version wins, ties keep the first
+        elif kind.versioned and _newer(rec["updated_at"], prev["updated_at"]):
+            # A newer version of a record earlier in the batch replaces it before anything is
+            # written, and counts as an update: the counts are those of sending the records one
+            # batch at a time, whatever the batch size.
+            latest[key] = rec
+            where[key] = index
+            folded[key] = folded.get(key, 0) + 1
+        else:  # the same version again, or an older one: ties keep the first
             counts.duplicates += 1
-            if kind.versioned and _newer(rec["updated_at"], prev["updated_at"]):
-                latest[key] = rec
     platform_map = identity.platform_customers({r["platform_customer_id"] for r in latest.values()} - {None})
     known_platform = {None, *platform_map}
     for key in [k for k, r in latest.items() if r["platform_customer_id"] not in known_platform]:
         del latest[key]
+        counts.duplicates += folded.pop(key, 0)  # the versions it replaced are not stored either
         counts.rejected.append(
             RecordError(
                 index=where[key], external_id=key, errors={"platform_customer_id": ["No such customer."]}
             )
         )
     counts.rejected.sort(key=lambda e: e.index)  # errors found in the second pass join the others
+    counts.updated = sum(folded.values())
     new: list[dict] = []
     upd: list[tuple[int, int, dict]] = []
     for key, rec in latest.items():

@@ -110,8 +110,37 @@ def test_duplicates_inside_one_batch_newest_wins():
     v3 = {**base, "total": "3.00", "updated_at": "1998-03-01T00:00:00Z"}
     v2 = {**base, "total": "2.00", "updated_at": "1998-02-01T00:00:00Z"}
     result = orders.orders_ingest(source="cdnow", records=[v1, v3, v2, v3])
-    assert (result.accepted, result.duplicates) == (1, 3)
+    # As if sent one at a time: v1 is new, v3 updates it, v2 is stale and v3 is then known.
+    assert (result.accepted, result.updated, result.duplicates) == (1, 1, 2)
     assert Order.objects.get().total == Decimal("3.00")
+
+
+def test_counts_do_not_depend_on_the_batch_size():
+    base = cdnow_records(1)[0]
+    versions = [
+        {**base, "total": f"{n}.00", "updated_at": f"1998-0{n}-01T00:00:00Z"} for n in (1, 2, 2, 3, 1)
+    ]
+    whole = orders.orders_ingest(source="whole", records=versions)
+    singles = [orders.orders_ingest(source="singles", records=[v]) for v in versions]
+    assert (
+        (whole.accepted, whole.updated, whole.duplicates)
+        == (
+            sum(r.accepted for r in singles),
+            sum(r.updated for r in singles),
+            sum(r.duplicates for r in singles),
+        )
+        == (1, 2, 2)
+    )
+
+
+def test_newer_versions_of_a_rejected_record_are_not_counted_as_updates():
+    base = {**cdnow_records(1)[0], "platform_customer_id": 987654}
+    v1 = {**base, "updated_at": "1998-01-01T00:00:00Z"}
+    v2 = {**base, "updated_at": "1998-02-01T00:00:00Z"}
+    result = orders.orders_ingest(source="cdnow", records=[v1, v2])
+    assert (result.accepted, result.updated, result.duplicates) == (0, 0, 1)
+    assert [e.index for e in result.rejected] == [1]
+    assert not Order.objects.exists()
 
 
 @pytest.mark.parametrize(
