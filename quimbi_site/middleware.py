@@ -1,6 +1,7 @@
 """HTTP edge middleware: body size limits, JSON 404s under /api/ and Idempotency-Key replay."""
 
 import hashlib
+import json
 import logging
 
 from django.conf import settings
@@ -138,8 +139,25 @@ def _fingerprint(request) -> str:
     digest.update(request.method.encode())
     digest.update(request.path.encode())
     digest.update(b"\0")
-    digest.update(request.body)
+    digest.update(_canonical_body(request))
     return digest.hexdigest()
+
+
+def _canonical_body(request) -> bytes:
+    """A JSON body in one canonical form (keys sorted, no spaces, escapes resolved), so that a
+    client retrying with the same data serialised again, keys in another order, is recognised as
+    the same request, as Stripe compares parameters rather than bytes. Other bodies, and JSON that
+    does not parse (the view answers 400 for it), are compared byte for byte."""
+    body = request.body
+    if request.content_type != "application/json":
+        return body
+    try:
+        # The standard library keeps every integer exact: two bodies differing only in a long
+        # integer's last digit must not look the same.
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _bookkeep(write, **kwargs) -> None:

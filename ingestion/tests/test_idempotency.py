@@ -56,6 +56,39 @@ def test_replay_after_a_lost_response(api_client, monkeypatch):
     assert calls == []
 
 
+def test_the_same_data_serialised_again_is_a_replay(api_client):
+    """A client that retries builds its body again: key order and spacing may change, the data not."""
+    records = cdnow_orders(2)
+    first = api_client.post(
+        ORDERS,
+        json.dumps({"source": "cdnow", "records": records}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="reserialised",
+    )
+    shuffled = [dict(reversed(list(r.items()))) for r in records]
+    again = api_client.post(
+        ORDERS,
+        json.dumps({"records": shuffled, "source": "cdnow"}, indent=2, ensure_ascii=True),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="reserialised",
+    )
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+
+
+def test_bodies_differing_only_in_a_long_integer_are_different_requests(api_client):
+    record = json.dumps(cdnow_orders(1)[0])[:-1]
+
+    def post(n: int):
+        body = f'{{"source": "cdnow", "records": [{record}, "note": {n}}}]}}'
+        return api_client.post(ORDERS, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="big")
+
+    assert post(2**70).status_code == 200
+    other = post(2**70 + 1)
+    assert other.status_code == 400
+    assert other.json()["error"]["code"] == "idempotency_error"
+
+
 def test_same_key_with_a_different_body_is_an_idempotency_error(api_client):
     records = cdnow_orders(4)
     first = _post(api_client, {"source": "cdnow", "records": records[:2]}, "k-1")
