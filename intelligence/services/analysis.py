@@ -29,15 +29,17 @@ def customer_analyze(
     cached = intel_cache.analysis_get(customer_id=customer_id, version_id=version.pk)
     if cached is not None:
         return _replace(cached, cached=True)
-    intel = _analyze_uncached(customer_id=customer_id, version=version)
-    intel_cache.analysis_set(intel=intel, version_id=version.pk)
+    stored = CustomerIntelligence.objects.filter(customer_id=customer_id).first()
+    intel = _analyze_uncached(customer_id=customer_id, version=version, stored=stored)
+    intel_cache.analysis_set(intel=intel, version_id=version.pk, stamp=intel_cache.row_stamp(stored))
     return intel
 
 
-def _analyze_uncached(*, customer_id: str, version: ModelVersion) -> interface.CustomerIntelligence:
+def _analyze_uncached(
+    *, customer_id: str, version: ModelVersion, stored: CustomerIntelligence | None
+) -> interface.CustomerIntelligence:
     """The stored batch row while it is current (same model, no new data since); otherwise score
     this customer's own frames with the active model; the stored row or the prior when nothing scores."""
-    stored = CustomerIntelligence.objects.filter(customer_id=customer_id).first()
     if stored is not None and not stored.stale and stored.model_version_id == version.pk:
         return intelligence_from_row(row=stored, version=version)
     customer_id = _live_customer_id(customer_id)

@@ -91,6 +91,10 @@ def customers_score_all(*, as_of: date | None = None, progress: Progress = None)
     count = rows_write(chunks=chunks, total=scored.total, computed_at=computed_at, progress=progress)
     ModelVersion.objects.filter(pk=version.pk).update(scored_as_of=as_of)
     cache.delete(f"{registry.ACTIVE_CACHE_KEY}:{version.kind}")
+    # A re-score at the same as_of (the hourly runs of one day) keeps the quantiles' key: drop
+    # them. That reaches every process only through a shared cache (Redis); a local-memory one
+    # elsewhere keeps its copy up to an hour, which only shifts 0-100 percentiles slightly.
+    cache.delete(POPULATION_KEY.format(version=version.pk, as_of=as_of))
     if progress:
         progress("done", 3, 3)
     return count
