@@ -66,16 +66,19 @@ def _fresh(*, as_of: date | None, horizon_days: int | None) -> dict[str, tuple]:
 REFS_CHUNK = 5000
 
 
-def _refs(customer_ids: list[str]):
-    """(source, external_id, customer_id) for every ref of these customers, a fixed number of
-    queries per chunk of customers."""
+def _ref_chunks(customer_ids: list[str]):
+    """`(customers done, [(source, external_id, customer_id)])` for every ref of these customers,
+    a chunk of customers at a time: a fixed number of queries per chunk."""
     for start in range(0, len(customer_ids), REFS_CHUNK):
         chunk = customer_ids[start : start + REFS_CHUNK]
         summaries = ingestion.customers_get(customer_ids=chunk)
-        for customer_id in chunk:
-            summary = summaries.get(customer_id)
-            for source, external_id in summary.external_refs if summary else ():
-                yield source, external_id, customer_id
+        refs = [
+            (source, external_id, customer_id)
+            for customer_id in chunk
+            if (summary := summaries.get(customer_id)) is not None
+            for source, external_id in summary.external_refs
+        ]
+        yield start + len(chunk), refs
 
 
 def _num(value, digits: int) -> str:
@@ -93,14 +96,22 @@ def predictions_export(
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        for i, (source, external_id, customer_id) in enumerate(_refs(ids)):
-            churn, spend, orders, archetype = predictions[customer_id]
-            writer.writerow(
-                [source, external_id, customer_id, _num(churn, 6), _num(spend, 2), _num(orders, 4), archetype]
-            )
-            written += 1
-            if progress and i % 1000 == 0:
-                progress("rows", i, len(ids))
-    if progress:
-        progress("rows", len(ids), len(ids))
+        # Progress counts customers: a customer has any number of refs (rows).
+        for done, refs in _ref_chunks(ids):
+            for source, external_id, customer_id in refs:
+                churn, spend, orders, archetype = predictions[customer_id]
+                writer.writerow(
+                    [
+                        source,
+                        external_id,
+                        customer_id,
+                        _num(churn, 6),
+                        _num(spend, 2),
+                        _num(orders, 4),
+                        archetype,
+                    ]
+                )
+            written += len(refs)
+            if progress:
+                progress("customers", done, len(ids))
     return written

@@ -101,3 +101,17 @@ def test_staff_customer_page(trained, customer_id, staff_client, django_assert_m
     html = response.content.decode()
     assert 'id="intel-customer"' in html and "Recommendations" in html
     assert staff_client.get("/intelligence/customers/%3Cscript%3E/").status_code == 404
+
+
+def test_export_progress_counts_customers_not_rows(trained, customer_id, tmp_path):
+    from ingestion import interface as ingestion
+    from intelligence.services import export
+
+    ingestion.sync_customer(source="shop", data={"customer_id": "x-1", "platform_customer_id": customer_id})
+    calls = []
+    written = export.predictions_export(path=str(tmp_path / "p.csv"), progress=lambda *a: calls.append(a))
+    customers = CustomerIntelligence.objects.count()
+    assert written == customers + 1  # the customer with a second ref has two rows
+    assert {step for step, _, _ in calls} == {"customers"}
+    assert calls[-1] == ("customers", customers, customers)
+    assert [done for _, done, _ in calls] == sorted(done for _, done, _ in calls)
