@@ -55,8 +55,17 @@ class VariantInline(admin.StackedInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "goal", "channel", "segment", "status", "scheduled_at", "finished_at"]
-    list_filter = ["status", "goal", "channel"]
+    list_display = [
+        "name",
+        "goal",
+        "channel",
+        "segment",
+        "status",
+        "scheduled_at",
+        "send_pending_since",
+        "finished_at",
+    ]
+    list_filter = ["status", "goal", "channel", ("send_pending_since", admin.EmptyFieldListFilter)]
     search_fields = ["name", "segment__name"]
     list_select_related = ["segment"]
     inlines = [VariantInline]

@@ -83,6 +83,10 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when a send is asked for (or a send run starts), cleared once a run has written the
+    # whole outbox. While set the campaign is not finished, and a campaign quiet for a while is
+    # queued again (campaigns_send_stalled): its task was never queued (broker down) or it died.
+    send_pending_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -26,6 +26,15 @@ def campaigns_send_due() -> int:
     return len(due)
 
 
+@shared_task
+def campaigns_send_stalled() -> int:
+    """Queue again the sends owed but stalled (never queued while the broker was down, or died)."""
+    stalled = campaigns.campaigns_send_stalled()
+    for campaign_id in stalled:
+        campaign_send.delay_on_commit(campaign_id)
+    return len(stalled)
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def outbox_deliver() -> int:
     """Deliver due outbox messages (each at most once)."""

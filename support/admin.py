@@ -61,7 +61,14 @@ class TicketAdmin(admin.ModelAdmin):
         "sla_due_at",
         "created_at",
     ]
-    list_filter = ["status", "priority", "channel", "team", "churn_band"]
+    list_filter = [
+        "status",
+        "priority",
+        "channel",
+        "team",
+        "churn_band",
+        ("report_pending_since", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["=id", "subject", "customer_id", "requester_email", "requester_name"]
     list_select_related = ["team", "assignee__user"]
     raw_id_fields = ["assignee", "merged_into"]
@@ -71,8 +78,14 @@ class TicketAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "ticket", "kind", "author_kind", "via", "created_at"]
-    list_filter = ["kind", "author_kind", "via"]
+    list_display = ["id", "ticket", "kind", "author_kind", "via", "created_at", "email_pending_since"]
+    list_filter = [
+        "kind",
+        "author_kind",
+        "via",
+        ("email_pending_since", admin.EmptyFieldListFilter),
+        ("report_pending_since", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["body", "email_message_id", "=ticket__id"]
     raw_id_fields = ["ticket", "author_agent"]
 

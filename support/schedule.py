@@ -2,4 +2,5 @@
 
 BEAT_SCHEDULE: dict = {
     "support-sla-check": {"task": "support.tasks.sla_check", "schedule": 60.0},
+    "support-followups-catch-up": {"task": "support.tasks.followups_catch_up", "schedule": 300.0},
 }

@@ -39,11 +39,22 @@ def ticket_intelligence_refresh(ticket_id: int) -> bool:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def email_reply_send(message_id: int) -> str:
-    """Send one public reply by e-mail (skips messages already sent: they have a Message-ID)."""
-    from support.models import Message
+    """Send one public reply by e-mail, at most once (a run claims it; others find nothing owed)."""
     from support.services import email_inbound
 
-    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
-    if message is None or (message.email_message_id and message.via == "email"):
-        return ""
-    return email_inbound.reply_send(message=message)
+    return email_inbound.reply_send(message_id=message_id)
+
+
+@shared_task
+def followups_catch_up() -> dict:
+    """Every few minutes: queue again the interaction reports and reply e-mails still owed
+    (their task was never queued, the broker being down, or failed). Both tasks are idempotent."""
+    from support.services import followups
+
+    reports = followups.reports_owed()
+    for ticket_id, message_id in reports:
+        interaction_report.delay_on_commit(ticket_id, message_id)
+    emails = followups.reply_emails_owed()
+    for message_id in emails:
+        email_reply_send.delay_on_commit(message_id)
+    return {"reports": len(reports), "emails": len(emails)}

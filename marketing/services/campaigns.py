@@ -5,6 +5,10 @@ Sending is two-phase. `campaign_send` writes one OutboxMessage per recipient
 with its send time from generation's timing. `outbox_deliver_due` later hands
 due messages to Django's e-mail backend, claiming them first so that a message
 is delivered at most once even when two workers run.
+
+A send asked for is owed (`Campaign.send_pending_since`) until a run has written the whole
+outbox, so one lost on the way (broker down, worker gone) is queued again by the beat task
+that sweeps stalled campaigns; no request ends half-done.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from generation import interface as generation
@@ -165,13 +170,28 @@ def variant_for(*, salt: str, customer_id: str, variants: Sequence[Variant]) -> 
 
 
 def campaign_send_enqueue(*, campaign: Campaign) -> Campaign:
-    """Queue the send (after commit). Refused for a campaign already sent."""
+    """Mark the campaign sending, its send owed, and queue the send once that is committed.
+
+    Refused for a campaign already sent. A broker outage is logged, not raised: the send stays
+    owed and campaigns_send_stalled queues it again, so an accepted request is never lost and a
+    client's retry is accepted too (campaign_send is retry-safe).
+    """
     from marketing import tasks
 
-    if campaign.status == Campaign.Status.SENT:
-        raise CampaignStateConflict("The campaign has already been sent.")
-    tasks.campaign_send.delay_on_commit(campaign.pk)
+    with transaction.atomic():
+        campaign = _campaign_start_sending(campaign=campaign, now=timezone.now())
+        _queue_after_commit(tasks.campaign_send, campaign.pk)
     return campaign
+
+
+def _queue_after_commit(task, *args) -> None:
+    """`task.delay(*args)` once the transaction commits; a failure to queue is logged, not raised."""
+
+    def queue() -> None:
+        task.delay(*args)
+
+    queue.__qualname__ = f"{task.name}.delay"  # what Django's log of a failed callback names
+    transaction.on_commit(queue, robust=True)
 
 
 def campaign_send(*, campaign: Campaign, now: datetime | None = None) -> SendReport:
@@ -200,6 +220,8 @@ def campaign_send(*, campaign: Campaign, now: datetime | None = None) -> SendRep
             OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
         queued += sum(r.status == OutboxMessage.Status.PENDING for r in rows)
         suppressed += sum(r.status == OutboxMessage.Status.SUPPRESSED for r in rows)
+    # The outbox is whole. A send asked for after this run started (a later time) stays owed.
+    Campaign.objects.filter(pk=campaign.pk, send_pending_since__lte=now).update(send_pending_since=None)
     campaign_finish_if_done(campaign_ids=[campaign.pk], now=now)
     return SendReport(
         campaign_id=campaign.pk,
@@ -219,7 +241,9 @@ def _campaign_start_sending(*, campaign: Campaign, now: datetime) -> Campaign:
     if campaign.status != Campaign.Status.SENDING:
         campaign.status = Campaign.Status.SENDING
         campaign.started_at = now
-        campaign.save(update_fields=["status", "started_at"])
+    # Owed from now: a send asked for, or a run starting, counts as the latest progress.
+    campaign.send_pending_since = now
+    campaign.save(update_fields=["status", "started_at", "send_pending_since"])
     return campaign
 
 
@@ -364,15 +388,19 @@ def _send_through_backend(*, messages: list[OutboxMessage], held: dict[str, str]
 
 
 def campaign_finish_if_done(*, campaign_ids: Iterable[int], now: datetime) -> None:
-    """Mark sending campaigns as sent once nothing is waiting in their outbox."""
+    """Mark sending campaigns as sent once their outbox is whole and nothing in it is waiting.
+
+    A campaign whose send is still owed (outbox not yet written, or only in part) is not done:
+    marked sent, it would refuse the send that completes it.
+    """
     busy = OutboxMessage.objects.filter(
         campaign_id__in=list(campaign_ids),
         status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING],
         enrollment__isnull=True,
     ).values("campaign_id")
-    Campaign.objects.filter(pk__in=list(campaign_ids), status=Campaign.Status.SENDING).exclude(
-        pk__in=busy
-    ).update(status=Campaign.Status.SENT, finished_at=now)
+    Campaign.objects.filter(
+        pk__in=list(campaign_ids), status=Campaign.Status.SENDING, send_pending_since__isnull=True
+    ).exclude(pk__in=busy).update(status=Campaign.Status.SENT, finished_at=now)
 
 
 def campaigns_send_due(*, now: datetime | None = None) -> list[int]:
@@ -383,3 +411,27 @@ def campaigns_send_due(*, now: datetime | None = None) -> list[int]:
             "pk", flat=True
         )
     )
+
+
+def campaigns_send_stalled(*, now: datetime | None = None) -> list[int]:
+    """Ids of sending campaigns whose send is owed but whose outbox has not grown for a while.
+
+    Their send task was never queued (the broker was down) or died; campaign_send is retry-safe,
+    so the beat task queues it again. The quiet time (MARKETING_SEND_STALL_MINUTES) must exceed
+    the time one run takes to write a chunk, or a slow run is doubled (harmless, but wasted).
+    """
+    now = now or timezone.now()
+    quiet_since = now - timedelta(minutes=int(getattr(settings, "MARKETING_SEND_STALL_MINUTES", 30)))
+    recent_rows = OutboxMessage.objects.filter(
+        campaign=OuterRef("pk"), enrollment__isnull=True, created_at__gte=quiet_since
+    )
+    with transaction.atomic():
+        ids = list(
+            Campaign.objects.select_for_update(skip_locked=True)
+            .filter(status=Campaign.Status.SENDING, send_pending_since__lt=quiet_since)
+            .exclude(Exists(recent_rows))
+            .values_list("pk", flat=True)
+        )
+        # Counted as progress: queued again now, it is not queued again before another quiet time.
+        Campaign.objects.filter(pk__in=ids).update(send_pending_since=now)
+    return ids

@@ -3,7 +3,9 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
+from marketing import tasks
 from marketing.models import ABTest, Campaign, OutboxMessage, Segment
 from marketing.tests.factories import (
     ABTestFactory,
@@ -178,6 +180,29 @@ def test_campaign_errors(api_client):
         "conflict",
     )
     _error(api_client.post("/api/marketing/campaigns/424242/send"), 404, "not_found")
+
+
+def test_a_send_while_the_broker_is_down_is_accepted_and_so_is_the_clients_retry(
+    api_client, platform, shoppers, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+
+    platform.audience = shoppers[:4]
+    campaign = VariantFactory().campaign
+    url = f"/api/marketing/campaigns/{campaign.pk}/send"
+    with monkeypatch.context() as m:
+        m.setattr(tasks.campaign_send, "delay", broker_down)
+        for _ in range(2):  # the retry is accepted too: never "already sending", never a 500
+            with django_capture_on_commit_callbacks(execute=True):
+                response = api_client.post(url)
+            assert response.status_code == 202, response.content
+            assert response.json() == {"campaign_id": campaign.pk, "status": "sending"}
+    assert "Connection refused" in caplog.text
+    assert not OutboxMessage.objects.filter(campaign=campaign).exists()  # owed, for the sweep
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.post(url).status_code == 202  # the broker is back
+    assert OutboxMessage.objects.filter(campaign=campaign).count() == 4
 
 
 def test_ab_test_results(api_client, shoppers):

@@ -1,17 +1,26 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
 from ingestion import interface as ingestion
 from marketing import tasks
 from marketing.errors import CampaignStateConflict, InvalidCampaign, InvalidTemplate
 from marketing.models import Campaign, OutboxMessage, Variant
 from marketing.services import campaigns
-from marketing.tests.factories import ABTestFactory, CampaignFactory, SegmentFactory, VariantFactory
+from marketing.tests.factories import (
+    ABTestFactory,
+    CampaignFactory,
+    OutboxMessageFactory,
+    SegmentFactory,
+    VariantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +224,7 @@ def test_send_makes_a_constant_number_of_queries_whatever_the_audience(platform,
             campaigns.campaign_send(campaign=campaign)
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
-    assert counts[1] <= 16  # ours and the platform's batch read of the summaries
+    assert counts[1] <= 17  # ours (with "outbox whole") and the platform's batch read of the summaries
 
 
 def test_delivery_makes_a_constant_number_of_queries(
@@ -282,3 +291,79 @@ def test_a_delivery_run_that_died_after_claiming_is_failed_not_resent(platform, 
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT
     assert len(mail.outbox) == 2
+
+
+# --- a broker outage: the send stays owed and the beat sweep queues it again --------------
+
+
+def _broker_down(*args, **kwargs):
+    raise BrokerDown("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+
+
+def test_a_send_asked_for_while_the_broker_is_down_is_swept_up_later(
+    platform, shoppers, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    platform.audience = shoppers[:3]
+    campaign = _campaign()
+    with monkeypatch.context() as m:
+        m.setattr(tasks.campaign_send, "delay", _broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            campaigns.campaign_send_enqueue(campaign=campaign)
+    assert "Connection refused" in caplog.text
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING and campaign.send_pending_since is not None
+    assert not OutboxMessage.objects.filter(campaign=campaign).exists()
+    # Nothing in its outbox is waiting, yet it is not done: marked sent, it would refuse its send.
+    campaigns.campaign_finish_if_done(campaign_ids=[campaign.pk], now=timezone.now())
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.campaigns_send_stalled() == 0  # not quiet for long enough yet
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.campaigns_send_stalled() == 1
+        assert OutboxMessage.objects.filter(campaign=campaign).count() == 3
+        campaign.refresh_from_db()
+        assert campaign.send_pending_since is None  # the outbox is whole: nothing owed
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.campaigns_send_stalled() == 0
+
+
+def test_a_send_writing_its_outbox_is_not_queued_again_and_a_requeue_waits_its_turn():
+    now = timezone.now()
+    campaign = CampaignFactory(status=Campaign.Status.SENDING, send_pending_since=now - timedelta(hours=1))
+    OutboxMessageFactory(campaign=campaign)  # written just now: the run is making progress
+    assert campaigns.campaigns_send_stalled(now=now) == []
+    later = now + timedelta(minutes=31)
+    assert campaigns.campaigns_send_stalled(now=later) == [campaign.pk]
+    assert campaigns.campaigns_send_stalled(now=later + timedelta(minutes=5)) == []  # queued at `later`
+    CampaignFactory(status=Campaign.Status.SENDING, send_pending_since=None)  # outbox whole
+    CampaignFactory(status=Campaign.Status.DRAFT, send_pending_since=now - timedelta(hours=1))
+    assert campaigns.campaigns_send_stalled(now=later + timedelta(minutes=31)) == [campaign.pk]
+
+
+def test_a_send_asked_for_while_a_run_is_writing_stays_owed_after_that_run(platform, shoppers, monkeypatch):
+    from intelligence import interface as intelligence
+
+    platform.audience = shoppers[:2]
+    campaign = _campaign()
+    members = platform.customers_query
+
+    def asked_again_meanwhile(**kwargs):
+        campaigns.campaign_send_enqueue(campaign=campaign)  # its task is queued at the commit
+        return members(**kwargs)
+
+    monkeypatch.setattr(intelligence, "customers_query", asked_again_meanwhile)
+    campaigns.campaign_send(campaign=campaign, now=timezone.now() - timedelta(seconds=1))
+    campaign.refresh_from_db()
+    assert campaign.send_pending_since is not None  # the later request is still owed
+    campaigns.campaign_finish_if_done(campaign_ids=[campaign.pk], now=timezone.now())
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+
+
+def test_the_stalled_send_sweep_is_on_the_beat_schedule():
+    entry = settings.CELERY_BEAT_SCHEDULE["marketing-campaigns-send-stalled"]
+    assert entry["task"] == tasks.campaigns_send_stalled.name
+    assert entry["schedule"] <= 600

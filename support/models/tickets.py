@@ -102,6 +102,10 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveIntegerField(default=0)
+    # Set when a change is to be reported to the platform (and each time the catch-up queues
+    # it again), cleared once reported as read then: a report lost on the way (broker down,
+    # platform down) is made again by followups_catch_up.
+    report_pending_since = models.DateTimeField(null=True, blank=True)
 
     SLA_ACTIVE_STATUSES = ("new", "open")
     PAUSED_STATUSES = ("pending", "on_hold")
@@ -113,6 +117,11 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["team", "status"]),
             models.Index(fields=["assignee", "status"]),
+            models.Index(  # the catch-up's scan: few rows are ever pending
+                fields=["report_pending_since"],
+                condition=models.Q(report_pending_since__isnull=False),
+                name="ticket_report_pending",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,9 +147,27 @@ class Message(models.Model):
     via = models.CharField(max_length=10, default="web")  # web, email, api, system
     email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     created_at = models.DateTimeField(db_index=True)
+    # A public reply not yet reported to the platform (see Ticket.report_pending_since).
+    report_pending_since = models.DateTimeField(null=True, blank=True)
+    # A reply e-mail owed to the requester and not yet taken by a send run. The run clears it
+    # before handing the e-mail to the backend (at most once) and sets it again if the backend
+    # refuses; followups_catch_up queues again whatever stays owed (and sets it to then).
+    email_pending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [  # the catch-up's scans: few rows are ever pending
+            models.Index(
+                fields=["report_pending_since"],
+                condition=models.Q(report_pending_since__isnull=False),
+                name="message_report_pending",
+            ),
+            models.Index(
+                fields=["email_pending_since"],
+                condition=models.Q(email_pending_since__isnull=False),
+                name="message_email_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.author_kind} {self.kind} on #{self.ticket_id}"

@@ -119,8 +119,31 @@ def _customer_for(address: str) -> str:
         return ""
 
 
-def reply_send(*, message: Message) -> str:
-    """Send a public reply to the requester with In-Reply-To/References; returns its Message-ID."""
+def reply_send(*, message_id: int) -> str:
+    """Send the reply e-mail a message owes, at most once; its Message-ID, or "" when none is owed.
+
+    The claim (clearing `email_pending_since`) comes before the backend call, so two runs (the
+    task and the catch-up's) never both send; a backend failure makes it owed again.
+    """
+    owed = Message.objects.filter(pk=message_id).values_list("email_pending_since", flat=True).first()
+    if owed is None or not Message.objects.filter(pk=message_id, email_pending_since=owed).update(
+        email_pending_since=None
+    ):
+        return ""  # never owed (an inbound message), already sent, or taken by another run
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    email = _reply_email(message)
+    try:
+        email.send()
+    except Exception:
+        Message.objects.filter(pk=message_id).update(email_pending_since=timezone.now())
+        raise
+    sent_id = email.extra_headers["Message-ID"]
+    Message.objects.filter(pk=message_id).update(email_message_id=sent_id)
+    return sent_id
+
+
+def _reply_email(message: Message) -> EmailMessage:
+    """The reply to the requester, threaded with In-Reply-To/References."""
     ticket = message.ticket
     thread = list(
         ticket.messages.exclude(email_message_id="")
@@ -136,12 +159,10 @@ def reply_send(*, message: Message) -> str:
         headers["In-Reply-To"] = thread[-1]
         headers["References"] = " ".join(thread[-10:])
     subject = ticket.subject if SUBJECT_TOKEN.search(ticket.subject) else f"[#{ticket.pk}] {ticket.subject}"
-    EmailMessage(
+    return EmailMessage(
         subject=f"Re: {subject}" if thread else subject,
         body=message.body,
         to=[ticket.requester_email],
         from_email=getattr(settings, "SUPPORT_FROM_EMAIL", None) or settings.DEFAULT_FROM_EMAIL,
         headers=headers,
-    ).send()
-    Message.objects.filter(pk=message.pk).update(email_message_id=message_id)
-    return message_id
+    )

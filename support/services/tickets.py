@@ -169,6 +169,12 @@ def _report_later(ticket_id: int, message_id: int | None = None) -> None:
     if (pending := _deferred.get()) is not None:
         pending.add((ticket_id, message_id))
         return
+    # Owed until reported, in the same transaction as the change: if the task below is lost,
+    # the catch-up (followups_catch_up) reports it.
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket_id).update(report_pending_since=now)
+    if message_id is not None:
+        Message.objects.filter(pk=message_id).update(report_pending_since=now)
     # robust: the ticket or message is committed by then; a broker outage must not answer 500
     # for it (a client retrying would store it twice). The failure is logged.
     _queue_after_commit(tasks.interaction_report, ticket_id, message_id)
@@ -194,6 +200,14 @@ def message_add(
     a person (author_kind agent); an AI or system reply does not stop the clock.
     """
     at = at or timezone.now()
+    public = kind == Message.Kind.PUBLIC
+    email_owed = bool(
+        public
+        and notify
+        and author_kind != Message.Author.CUSTOMER
+        and ticket.requester_email
+        and ticket.channel == "email"
+    )
     message = Message.objects.create(
         ticket=ticket,
         body=body,
@@ -203,11 +217,12 @@ def message_add(
         via=via,
         email_message_id=email_message_id,
         created_at=at,
+        # Owed until a send run takes it: if the task below is lost, followups_catch_up queues it.
+        email_pending_since=timezone.now() if email_owed else None,
     )
     _history(
         ticket, "message", user=user, label="" if user else author_kind, field=kind, new=message.pk, at=at
     )
-    public = kind == Message.Kind.PUBLIC
     if public and author_kind == Message.Author.AGENT:
         if ticket.first_response_at is None:
             ticket.first_response_at = at
@@ -228,13 +243,7 @@ def message_add(
     )
     sla.ticket_due_refresh(ticket=ticket)
     _report_later(ticket.pk, message.pk if public else None)
-    if (
-        public
-        and notify
-        and author_kind != Message.Author.CUSTOMER
-        and ticket.requester_email
-        and ticket.channel == "email"
-    ):
+    if email_owed:
         from support import tasks
 
         # robust, as in _report_later: a broker outage does not fail the committed reply.
@@ -362,7 +371,12 @@ def interaction_report(*, ticket_id: int, message_id: int | None = None) -> bool
 
 
 def interactions_report_many(*, pairs: list[tuple[int, int | None]]) -> bool:
-    """One platform call for many (ticket id, public message id or None); later updated_at wins."""
+    """One platform call for many (ticket id, public message id or None); later updated_at wins.
+
+    Once the platform has them (or there is nothing it could take: no customer to name), they
+    are no longer pending, unless changed again after they were read here.
+    """
+    read_at = timezone.now()
     ticket_ids = {t for t, _ in pairs}
     message_ids = {m for _, m in pairs if m}
     by_id = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids)}
@@ -373,7 +387,15 @@ def interactions_report_many(*, pairs: list[tuple[int, int | None]]) -> bool:
         for m in messages.values()
         if by_id[m.ticket_id].customer_id or by_id[m.ticket_id].requester_email
     ]
-    return bool(records) and get_client().interactions_report(records=records)
+    reported = bool(records) and get_client().interactions_report(records=records)
+    if reported or not records:
+        Ticket.objects.filter(pk__in=by_id.keys(), report_pending_since__lte=read_at).update(
+            report_pending_since=None
+        )
+        Message.objects.filter(pk__in=messages.keys(), report_pending_since__lte=read_at).update(
+            report_pending_since=None
+        )
+    return reported
 
 
 def _identity(ticket: Ticket) -> dict[str, str]:
