@@ -190,7 +190,9 @@ def _tickets(teams: dict[str, Team]) -> int:
     _intelligence(created)
     for agent in Agent.objects.order_by("user__username"):
         routing.agent_fill(agent=agent, reason="auto_online")
-    sla.sla_check(now=now)
+    # The demo's breaches are history: recorded and escalated, but no lead is e-mailed about them
+    # (`make run` printed one e-mail per breach to the console).
+    sla.sla_check(now=now, notify=False)
     return len(created)
 
 

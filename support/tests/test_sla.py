@@ -172,6 +172,20 @@ def test_warn_breach_escalate_once(django_capture_on_commit_callbacks):
     assert TicketEvent.objects.filter(ticket=ticket, kind="escalated").count() == 1
 
 
+def test_history_escalates_without_mailing_the_lead(django_capture_on_commit_callbacks):
+    team = TeamFactory(lead=UserFactory(username="lead", email="lead@example.com"))
+    PolicyFactory()
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("UTC"))
+    with time_machine.travel(start, tick=False):
+        ticket = _create(team=team, priority="high")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.sla_check(now=start + timedelta(days=2), notify=False)["breached"] == 2  # FRT, resolution
+    ticket.refresh_from_db()
+    assert ticket.priority == "urgent" and mail.outbox == []
+    escalations = SLAEvent.objects.filter(ticket=ticket, kind="escalate")
+    assert [e.data["notified"] for e in escalations] == ["", ""]
+
+
 def test_paused_timers_never_breach():
     PolicyFactory()
     start = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("UTC"))
