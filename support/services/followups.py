@@ -26,43 +26,29 @@ def _owed_before(now: datetime) -> datetime:
 
 
 def reports_owed(*, now: datetime | None = None, limit: int = LIMIT) -> list[tuple[int, int | None]]:
-    """(ticket id, public message id or None) still to report, owed for more than a few minutes.
-
-    They are marked owed from `now`, so the next run does not queue them again while their
-    tasks wait; a row cleared meanwhile (reported) stays cleared.
-    """
+    """(ticket id, public message id or None) still to report, owed for more than a few minutes."""
     now = now or timezone.now()
-    before = _owed_before(now)
-    ticket_ids = list(
-        Ticket.objects.filter(report_pending_since__lt=before)
-        .order_by("report_pending_since", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    message_pairs = list(
-        Message.objects.filter(report_pending_since__lt=before)
-        .order_by("report_pending_since", "pk")
-        .values_list("ticket_id", "pk")[:limit]
-    )
-    Ticket.objects.filter(pk__in=ticket_ids, report_pending_since__lt=before).update(report_pending_since=now)
-    Message.objects.filter(pk__in=[m for _, m in message_pairs], report_pending_since__lt=before).update(
-        report_pending_since=now
-    )
+    tickets = _taken(Ticket, "report_pending_since", now=now, limit=limit)
+    messages = _taken(Message, "report_pending_since", now=now, limit=limit, values=("ticket_id",))
+    message_pairs = [(ticket_id, pk) for pk, ticket_id in messages]
     with_message = {t for t, _ in message_pairs}  # a message's report carries its ticket too
-    return message_pairs + [(t, None) for t in ticket_ids if t not in with_message]
+    return message_pairs + [(pk, None) for (pk,) in tickets if pk not in with_message]
 
 
 def reply_emails_owed(*, now: datetime | None = None, limit: int = LIMIT) -> list[int]:
-    """Ids of messages whose reply e-mail is owed for more than a few minutes and not yet sent.
-
-    Marked owed from `now`, as in reports_owed. The condition on the update matters: a run that
-    claimed (and sent) one in between must not find it owed again.
-    """
+    """Ids of messages whose reply e-mail is owed for more than a few minutes and not yet sent."""
     now = now or timezone.now()
-    before = _owed_before(now)
-    ids = list(
-        Message.objects.filter(email_pending_since__lt=before)
-        .order_by("email_pending_since", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    Message.objects.filter(pk__in=ids, email_pending_since__lt=before).update(email_pending_since=now)
-    return ids
+    return [pk for (pk,) in _taken(Message, "email_pending_since", now=now, limit=limit)]
+
+
+def _taken(model, field: str, *, now: datetime, limit: int, values: tuple[str, ...] = ()) -> list[tuple]:
+    """`(pk, *values)` of the rows owed (`field`) for more than a few minutes, oldest first.
+
+    They are marked owed from `now`, so the next run does not queue them again while their tasks
+    wait. The condition on the update matters: a row cleared in between (reported, or claimed by
+    the run that sends its e-mail) must stay cleared.
+    """
+    owed = {f"{field}__lt": _owed_before(now)}
+    rows = list(model.objects.filter(**owed).order_by(field, "pk").values_list("pk", *values)[:limit])
+    model.objects.filter(pk__in=[row[0] for row in rows], **owed).update(**{field: now})
+    return rows
