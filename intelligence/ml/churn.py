@@ -75,6 +75,14 @@ def churn_prior(frame: pd.DataFrame) -> np.ndarray:
 # Recency, frequency, monetary and age on log scales (age lets the fit tell a young
 # customer's short history from an old one's), plus the BG/NBD log-odds.
 RFM_INPUTS = ("log_recency", "log_frequency", "log_monetary", "log_tenure", "bgnbd_log_odds")
+# The feature each input is computed from: its part of the prior is explained in that feature's words.
+RFM_FEATURES = {
+    "log_recency": "days_since_last_order",
+    "log_frequency": "order_count",
+    "log_monetary": "total_spend",
+    "log_tenure": "tenure_days",
+    "bgnbd_log_odds": "bg_p_none_window",
+}
 
 
 def rfm_design(frame: pd.DataFrame) -> pd.DataFrame:
@@ -101,9 +109,32 @@ class LinearPrior:
     intercept: float
 
     def margin(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._standardised(frame) @ self.coef + self.intercept
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Each input's part of the margin, relative to the training rows' mean input (where the
+        margin is the intercept), in columns named by the feature the input comes from.
+
+        The model is additive, so these are exact and sum to margin - intercept."""
+        columns = [RFM_FEATURES[name] for name in RFM_INPUTS]
+        return pd.DataFrame(self._standardised(frame) * self.coef, index=frame.index, columns=columns)
+
+    def reference(self) -> dict[str, float]:
+        """The inputs the contributions are measured from (the training rows' mean, on the log
+        scales), back in the features' own units: the typical customer of this model."""
+        log_recency, log_frequency, log_monetary, log_tenure, log_odds = (float(v) for v in self.mean)
+        return {
+            "days_since_last_order": float(np.expm1(log_recency)),
+            "order_count": float(np.exp(log_frequency)),
+            "total_spend": float(np.expm1(log_monetary)),
+            "tenure_days": float(np.expm1(log_tenure)),
+            "bg_p_none_window": float(_sigmoid(log_odds)),
+        }
+
+    def _standardised(self, frame: pd.DataFrame) -> np.ndarray:
         X = rfm_design(frame).to_numpy(float)
         X = np.where(np.isnan(X), self.mean, X)  # no orders: the average customer
-        return ((X - self.mean) / self.scale) @ self.coef + self.intercept
+        return (X - self.mean) / self.scale
 
 
 def linear_prior_fit(panel: pd.DataFrame, y: np.ndarray) -> LinearPrior:
@@ -265,6 +296,9 @@ class ChurnModel:
     # Calibrated P(no order in the label window) on the validation rows (panel index),
     # for the hurdle's validation metrics; train_all drops it before the model is stored.
     validation: pd.Series | None = None
+    # feature -> its value for the customer the contributions are measured from (see
+    # typical_customer). None in models stored before it existed: their factors name no reference.
+    typical: dict[str, float] | None = None
 
     def prior(self, frame: pd.DataFrame) -> np.ndarray:
         return self.linear.margin(frame) if self.linear is not None else churn_prior(frame)
@@ -327,20 +361,26 @@ class ChurnModel:
             self.shap_values(pd.DataFrame(np.nan, index=[0], columns=self.features))
 
     def contributions(self, frame: pd.DataFrame, shap: np.ndarray | None = None) -> pd.DataFrame:
-        """Per-prediction SHAP values (log-odds of no order; > 0 raises churn risk).
+        """Per-prediction contributions (log-odds of no order; > 0 raises churn risk), each
+        relative to the average training row: the trees' SHAP values plus the linear prior's
+        terms, each term under the feature its input comes from.
 
-        `shap`: the rows' `shap_values`, when already computed.
+        The prior combines recency, frequency, spend, age and the BG/NBD odds, so each term is
+        told apart: credited as a whole to bg_p_none_window, a frequent buyer's low prior would
+        read "94% chance of no order soon" lowering the risk. `shap`: the rows' `shap_values`,
+        when already computed.
         """
         if shap is None:
             shap = self.shap_values(frame)
         if shap is None:
             return pd.DataFrame(index=frame.index)
         out = pd.DataFrame(shap[:, :-1], index=frame.index, columns=self.features)
-        # The RFM prior the trees start from is a factor too (relative to its mean).
-        prior = self.prior(frame)
-        out["bg_p_none_window"] = (
-            out.get("bg_p_none_window", 0.0) + prior - self.params.get("prior_mean", 0.0)
-        )
+        if self.linear is None:  # BG/NBD log-odds alone: all of the prior is bg_p_none_window's
+            prior = self.prior(frame) - self.params.get("prior_mean", 0.0)
+            out["bg_p_none_window"] = out.get("bg_p_none_window", 0.0) + prior
+            return out
+        for feature, terms in self.linear.contributions(frame).items():
+            out[feature] = out.get(feature, 0.0) + terms
         return out
 
     def confidence(self) -> str:
@@ -493,6 +533,7 @@ def churn_train(
         linear=linear,
         carry_weight=carry_weight,
         validation=pd.Series(valid_p, index=stacked.index[valid]),
+        typical=typical_customer(stacked, features, linear),
         params={
             **params,
             "num_boost_round": best,
@@ -501,6 +542,23 @@ def churn_train(
             "carry_weight": carry_weight,
         },
     )
+
+
+def typical_customer(stacked: pd.DataFrame, features: list[str], linear: LinearPrior) -> dict[str, float]:
+    """The values the contributions are measured from, for factors to name: a contribution
+    says how a value moves the risk against the average training row, so "94% chance of no
+    order" can lower the risk when the typical customer's chance is higher.
+
+    The linear prior's reference is exact (its mean input); the trees' is the expectation over
+    the training rows, for which the panel's median value stands, or for a 0/1 flag its mean
+    (the share of customers with it: a median of 0 would hide a large minority)."""
+    from intelligence.ml.features import FEATURES_BY_NAME
+
+    flags = [name for name in features if name in FEATURES_BY_NAME and FEATURES_BY_NAME[name].unit == "flag"]
+    values = stacked[features].median()
+    values[flags] = stacked[flags].mean()
+    typical = {name: float(value) for name, value in values.items() if np.isfinite(value)}
+    return {**typical, **linear.reference()}
 
 
 def _bgnbd_fallback(stacked: pd.DataFrame, plan: WindowPlan) -> ChurnModel:

@@ -202,20 +202,30 @@ def score_chunks(
     contributions = churn_model.contributions(frame, shap) if explain else None
     return ScoreChunks(
         total=len(out),
-        parts=_score_parts(bundle, frame, out, contributions, horizon_days, chunk_size or max(len(out), 1)),
+        parts=_score_parts(
+            bundle,
+            frame,
+            out,
+            contributions,
+            churn_model.typical,
+            horizon_days,
+            chunk_size or max(len(out), 1),
+        ),
     )
 
 
-def _score_parts(bundle: TrainedBundle, frame, out, contributions, horizon_days: int, step: int):
+def _score_parts(bundle: TrainedBundle, frame, out, contributions, typical, horizon_days: int, step: int):
     explain = contributions is not None
     for start in range(0, max(len(out), 1), step):
         part = out.iloc[start : start + step].copy()
         rows = frame.iloc[start : start + step]
         if explain:
             part["top_factors"] = factors.top_factors(
-                rows, contributions.iloc[start : start + step], k=TOP_FACTORS
+                rows, contributions.iloc[start : start + step], k=TOP_FACTORS, typical=typical
             )
-            part["recommendations"] = factors.recommendations(part["top_factors"], part["churn_probability"])
+            part["recommendations"] = factors.recommendations(
+                part["top_factors"], part["churn_probability"], rows["purchase_days"]
+            )
         else:
             for column in ("top_factors", "recommendations"):
                 part[column] = pd.Series([[] for _ in range(len(part))], index=part.index, dtype=object)

@@ -47,10 +47,18 @@ TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _fact(name: str, value: float) -> str:
-    from intelligence.ml.explain import factor_label
+def _facts(features: dict[str, float | None], names: tuple[str, ...]) -> list[str]:
+    """The named features in words, leaving out those with no value and, for a customer who
+    has bought on one day only, those that need a second purchase to mean anything (gaps
+    between orders, rates per month of a few days' history, BG/NBD's "still active")."""
+    from intelligence.ml.explain import NOT_FACTS_WITH_ONE_PURCHASE, factor_label
 
-    return factor_label(name, value)
+    one_purchase = features.get("purchase_days") == 1
+    return [
+        factor_label(name, features[name])
+        for name in names
+        if features.get(name) is not None and not (one_purchase and name in NOT_FACTS_WITH_ONE_PURCHASE)
+    ]
 
 
 def behavior_explain(*, customer_id: str, question: str) -> interface.Explanation:
@@ -65,14 +73,12 @@ def behavior_explain(*, customer_id: str, question: str) -> interface.Explanatio
     topics = topics or ["churn", "value"]
     evidence: list[str] = []
     for topic in topics:
-        for name in TOPICS[topic][1]:
-            value = intel.features.get(name)
-            if value is not None:
-                fact = _fact(name, value)
-                if fact not in evidence:
-                    evidence.append(fact)
+        for fact in _facts(intel.features, TOPICS[topic][1]):
+            if fact not in evidence:
+                evidence.append(fact)
+    orders = intel.historic.order_count
     sentences = [
-        f"{intel.dna.archetype} customer with {intel.historic.order_count} orders as of {intel.as_of}."
+        f"{intel.dna.archetype} customer with {orders} order{'' if orders == 1 else 's'} as of {intel.as_of}."
     ]
     if "churn" in topics or "timing" in topics:
         sentences.append(
