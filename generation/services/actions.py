@@ -72,7 +72,8 @@ def _why(profile: Profile) -> str:
     p = profile.churn_probability
     churn = f"churn risk {p:.0%}" if p is not None else "churn risk unknown"
     factor = f" ({profile.churn_factors[0]})" if profile.churn_factors else ""
-    return f"{churn}{factor}, value tier {profile.ltv_tier}, {profile.order_count} orders"
+    orders = f"{profile.order_count} order{'' if profile.order_count == 1 else 's'}"
+    return f"{churn}{factor}, value tier {profile.ltv_tier}, {orders}"
 
 
 def _support(profile: Profile, context: dict) -> list[tuple]:

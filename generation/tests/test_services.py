@@ -177,3 +177,11 @@ def test_customer_id_path_uses_intelligence_and_stored_name(shop, monkeypatch):
         customer_profile=shop_profile(cid), context={"customer_name": "Ana Lima"}
     )
     assert named.body.startswith("Hi Ana,")
+
+
+def test_action_reasons_count_one_order_in_the_singular():
+    actions = interface.suggest_actions(
+        customer_profile=_profile(0.5, 300, orders=1), scenario="support_ticket", context={"body": "late"}
+    )
+    reasons = " ".join(a.reason for a in actions)
+    assert ", 1 order" in reasons and "1 orders" not in reasons
