@@ -229,11 +229,14 @@ def _ticket_from_row(i, row, teams, by_category, customers, team_agents, now) ->
                 body=_fill(row["response"], ticket.requester_name),
                 author_kind="agent",
                 agent=agent,
-                at=at + timedelta(minutes=20 + i % 300),
+                # Never in the future: the newest tickets get their reply by now.
+                at=min(at + timedelta(minutes=20 + i % 300), now),
                 notify=False,  # demo requesters are not real: no e-mail goes out
             )
             if i % 2 == 0:
-                tickets.ticket_status_set(ticket=ticket, status="solved", at=at + timedelta(hours=3))
+                tickets.ticket_status_set(
+                    ticket=ticket, status="solved", at=min(at + timedelta(hours=3), now)
+                )
     return ticket
 
 

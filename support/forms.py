@@ -4,9 +4,18 @@ from support.models import Agent, Message, Ticket
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000)
-    kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.PUBLIC)
-    status = forms.ChoiceField(choices=[("", "(keep status)"), *Ticket.Status.choices], required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000, label="Reply")
+    kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.PUBLIC, label="Type")
+    status = forms.ChoiceField(
+        choices=[("", "(keep status)"), *Ticket.Status.choices], required=False, label="Then set status"
+    )
+    # One per rendered form: sending the same form twice stores one message.
+    client_token = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the ticket page also has the update form, whose fields share these names.
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
 
 
 class MergeForm(forms.Form):

@@ -23,6 +23,15 @@ def agent_for_user(*, user) -> Agent | None:
         return None
 
 
+def may_use_agent_pages(*, user) -> bool:
+    """Agents, team leads (who may have no agent profile) and staff work in the agent pages."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff or user.is_superuser or agent_for_user(user=user) is not None:
+        return True
+    return Team.objects.filter(lead=user).exists()
+
+
 def team_ids_visible(*, user=None, api_key=None) -> list[int] | None:
     """Team ids the caller may see; None = all teams.
 
@@ -140,7 +149,9 @@ def queue(
 
 
 def ticket_thread(*, ticket: Ticket) -> list[Message]:
-    return list(ticket.messages.select_related("author_agent__user").order_by("created_at", "id"))
+    return list(
+        ticket.messages.select_related("author_agent__user", "author_user").order_by("created_at", "id")
+    )
 
 
 def ticket_timers(*, ticket: Ticket) -> list[SLATimer]:
@@ -159,8 +170,17 @@ def customer_other_tickets(*, ticket: Ticket, user=None, api_key=None, limit: in
     )
 
 
+def _macros_for(ticket: Ticket) -> QuerySet[Macro]:
+    return Macro.objects.filter(Q(team__isnull=True) | Q(team=ticket.team_id), active=True)
+
+
 def macros_for(*, ticket: Ticket) -> list[Macro]:
-    return list(Macro.objects.filter(Q(team__isnull=True) | Q(team=ticket.team_id), active=True))
+    return list(_macros_for(ticket))
+
+
+def macro_get(*, ticket: Ticket, macro_id: int) -> Macro | None:
+    """An active macro this ticket's team may use (another team's macro is not offered)."""
+    return _macros_for(ticket).filter(pk=macro_id).first()
 
 
 def policies_list() -> QuerySet[SLAPolicy]:

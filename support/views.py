@@ -1,5 +1,11 @@
-"""Agent pages: thin views (parse -> selector/service -> render). Login required, CSRF on."""
+"""Agent pages: thin views (parse -> selector/service -> render). Login required, CSRF on.
 
+Every POST that did something answers with a redirect (POST-redirect-GET): reloading or
+going back never sends a form again (a reply form refused as invalid is shown again, 400).
+The pages themselves are not cached, so "back" shows the ticket as it is now.
+"""
+
+import uuid
 from datetime import timedelta
 
 from django.contrib import messages as flash
@@ -8,15 +14,17 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from support import selectors
 from support.errors import NoEligibleTicket, SupportError, TicketNotFound
 from support.forms import MergeForm, QueueFilterForm, ReplyForm, TicketUpdateForm
-from support.models import Agent, Macro, Message
+from support.models import Agent
 from support.services import assist, reporting, routing, tickets
 
 PAGE_SIZE = 25
+DRAFTS = "support_drafts"  # session key: AI drafts asked for, shown once on the ticket page
 
 
 def _ticket_or_404(request, ticket_id: int):
@@ -27,13 +35,13 @@ def _ticket_or_404(request, ticket_id: int):
 
 
 def _agent_or_403(request):
-    agent = selectors.agent_for_user(user=request.user)
-    if agent is None and not request.user.is_staff:
-        return None, HttpResponseForbidden("Support pages are for agents.")
-    return agent, None
+    if not selectors.may_use_agent_pages(user=request.user):
+        return None, HttpResponseForbidden("Support pages are for agents and team leads.")
+    return selectors.agent_for_user(user=request.user), None
 
 
 @login_required
+@never_cache
 def queue(request):
     agent, denied = _agent_or_403(request)
     if denied:
@@ -63,14 +71,15 @@ def queue(request):
 
 def _ticket_context(request, ticket, *, reply_form=None, draft=None):
     agent = selectors.agent_for_user(user=request.user)
-    macro_id = request.GET.get("macro")
-    initial_body = ""
-    if macro_id and macro_id.isdigit():
-        macro = Macro.objects.filter(pk=int(macro_id), active=True).first()
-        if macro is not None:
-            initial_body = tickets.macro_render(macro=macro, ticket=ticket, agent=agent)
+    macro_id = request.GET.get("macro", "")
+    reply = {"body": "", "status": "", "client_token": uuid.uuid4().hex}
+    macro = selectors.macro_get(ticket=ticket, macro_id=int(macro_id)) if macro_id.isdigit() else None
+    if macro is not None:
+        reply.update(
+            body=tickets.macro_render(macro=macro, ticket=ticket, agent=agent), status=macro.set_status
+        )
     if draft is not None and draft["draft"] is not None:
-        initial_body = draft["draft"].body
+        reply["body"] = draft["draft"]["body"]
     team_agents = (
         Agent.objects.select_related("user").filter(teams=ticket.team_id)
         if ticket.team_id
@@ -84,7 +93,7 @@ def _ticket_context(request, ticket, *, reply_form=None, draft=None):
         "macros": selectors.macros_for(ticket=ticket),
         "other_tickets": selectors.customer_other_tickets(ticket=ticket, user=request.user),
         "customer": assist.customer_panel(ticket=ticket),
-        "reply_form": reply_form or ReplyForm(initial={"body": initial_body}),
+        "reply_form": reply_form or ReplyForm(initial=reply),
         "update_form": TicketUpdateForm(
             agents=team_agents,
             initial={
@@ -102,9 +111,13 @@ def _ticket_context(request, ticket, *, reply_form=None, draft=None):
 
 
 @login_required
+@never_cache
 def ticket_detail(request, ticket_id: int):
     ticket = _ticket_or_404(request, ticket_id)
-    return render(request, "support/ticket.html", _ticket_context(request, ticket))
+    draft = request.session.get(DRAFTS, {}).get(str(ticket.pk))
+    if draft is not None:  # shown once, like a flash message
+        request.session[DRAFTS] = {k: v for k, v in request.session[DRAFTS].items() if k != str(ticket.pk)}
+    return render(request, "support/ticket.html", _ticket_context(request, ticket, draft=draft))
 
 
 @login_required
@@ -116,22 +129,24 @@ def ticket_reply(request, ticket_id: int):
         return render(
             request, "support/ticket.html", _ticket_context(request, ticket, reply_form=form), status=400
         )
-    agent = selectors.agent_for_user(user=request.user)
+    data = form.cleaned_data
     try:
-        tickets.message_add(
+        _message, created = tickets.ticket_reply(
             ticket=ticket,
-            body=form.cleaned_data["body"],
-            kind=form.cleaned_data["kind"],
-            author_kind=Message.Author.AGENT,
-            agent=agent,
+            body=data["body"],
+            kind=data["kind"],
+            status=data["status"],
+            agent=selectors.agent_for_user(user=request.user),
             user=request.user,
+            client_token=data["client_token"],
         )
-        if form.cleaned_data["status"]:
-            tickets.ticket_status_set(ticket=ticket, status=form.cleaned_data["status"], user=request.user)
     except SupportError as exc:
         flash.error(request, str(exc))
     else:
-        flash.success(request, "Note added." if form.cleaned_data["kind"] == "internal" else "Reply sent.")
+        if not created:
+            flash.info(request, "That was already sent: it is stored once.")
+        else:
+            flash.success(request, "Note added." if data["kind"] == "internal" else "Reply sent.")
     return redirect("support:ticket", ticket_id=ticket.pk)
 
 
@@ -179,15 +194,24 @@ def ticket_merge(request, ticket_id: int):
 @login_required
 @require_POST
 def ticket_draft(request, ticket_id: int):
-    """Ask the platform for a draft; the reply box is filled, nothing is sent."""
+    """Ask the platform for a draft; the ticket page then shows it in the reply box, nothing is sent."""
     ticket = _ticket_or_404(request, ticket_id)
     draft = assist.ticket_draft(ticket=ticket)
     if not draft["available"]:
         flash.warning(request, "AI draft: intelligence unavailable.")
-    return render(request, "support/ticket.html", _ticket_context(request, ticket, draft=draft))
+    request.session[DRAFTS] = {
+        **request.session.get(DRAFTS, {}),
+        str(ticket.pk): {
+            **draft,
+            "draft": assist.as_json(draft["draft"]),
+            "actions": assist.as_json(draft["actions"]),
+        },
+    }
+    return redirect("support:ticket", ticket_id=ticket.pk)
 
 
 @login_required
+@never_cache
 def dashboard(request):
     agent, denied = _agent_or_403(request)
     if denied:

@@ -143,6 +143,11 @@ class Message(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PUBLIC)
     author_kind = models.CharField(max_length=10, choices=Author.choices)
     author_agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who wrote it in the agent pages or API session: an agent, or a lead or staff member
+    # without an agent profile (whose name the thread must still show).
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     via = models.CharField(max_length=10, default="web")  # web, email, api, system
     email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -153,9 +158,19 @@ class Message(models.Model):
     # before handing the e-mail to the backend (at most once) and sets it again if the backend
     # refuses; followups_catch_up queues again whatever stays owed (and sets it to then).
     email_pending_since = models.DateTimeField(null=True, blank=True)
+    # The one-time token of the reply form (or client request) that sent it: the same
+    # submission again (a double click, the back button, a retried POST) is not stored twice.
+    client_token = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "client_token"],
+                condition=~models.Q(client_token=""),
+                name="message_client_token_once",
+            )
+        ]
         indexes = [  # the catch-up's scans: few rows are ever pending
             models.Index(
                 fields=["report_pending_since"],

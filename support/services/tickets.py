@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from support.errors import InvalidMerge, InvalidTransition
@@ -16,6 +16,7 @@ from support.platform import get_client
 from support.services import sla
 
 M = SLATimer.Metric
+CLOSED_TICKET = "A closed ticket cannot change; open a follow-up instead."
 _deferred: ContextVar[set[tuple[int, int | None]] | None] = ContextVar(
     "support_deferred_reports", default=None
 )
@@ -193,14 +194,18 @@ def message_add(
     user=None,
     at: datetime | None = None,
     notify: bool = True,
+    client_token: str = "",
 ) -> Message:
     """Add a reply or note and move the SLA clocks.
 
     First response / next response are fulfilled only by a public reply written by
     a person (author_kind agent); an AI or system reply does not stop the clock.
+    A closed ticket takes no more replies or notes from our side (it cannot change).
     """
     at = at or timezone.now()
     public = kind == Message.Kind.PUBLIC
+    if ticket.status == Ticket.Status.CLOSED and author_kind != Message.Author.CUSTOMER:
+        raise InvalidTransition(CLOSED_TICKET)
     email_owed = bool(
         public
         and notify
@@ -214,11 +219,13 @@ def message_add(
         author_kind=author_kind,
         kind=kind,
         author_agent=agent,
+        author_user=user if author_kind == Message.Author.AGENT else None,
         via=via,
         email_message_id=email_message_id,
         created_at=at,
         # Owed until a send run takes it: if the task below is lost, followups_catch_up queues it.
         email_pending_since=timezone.now() if email_owed else None,
+        client_token=client_token,
     )
     _history(
         ticket, "message", user=user, label="" if user else author_kind, field=kind, new=message.pk, at=at
@@ -252,6 +259,44 @@ def message_add(
 
 
 @transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    body: str,
+    kind: str,
+    agent: Agent | None,
+    user=None,
+    status: str = "",
+    client_token: str = "",
+) -> tuple[Message, bool]:
+    """An agent's reply or note from the agent pages, then the status they chose with it.
+
+    Returns (message, created). A submission already stored (same `client_token`: a double
+    click, the back button, a retried POST) returns that message and changes nothing.
+    """
+    if client_token and (seen := ticket.messages.filter(client_token=client_token).first()):
+        return seen, False
+    try:
+        with transaction.atomic():  # a concurrent twin wins the unique constraint: use its message
+            message = message_add(
+                ticket=ticket,
+                body=body,
+                kind=kind,
+                author_kind=Message.Author.AGENT,
+                agent=agent,
+                user=user,
+                client_token=client_token,
+            )
+    except IntegrityError:
+        if not client_token:
+            raise
+        return ticket.messages.get(client_token=client_token), False
+    if status:
+        ticket_status_set(ticket=ticket, status=status, user=user)
+    return message, True
+
+
+@transaction.atomic
 def ticket_status_set(*, ticket: Ticket, status: str, user=None, at: datetime | None = None) -> Ticket:
     at = at or timezone.now()
     old = ticket.status
@@ -260,7 +305,7 @@ def ticket_status_set(*, ticket: Ticket, status: str, user=None, at: datetime | 
     if status not in Ticket.Status.values:
         raise InvalidTransition(f"Unknown status {status!r}.")
     if old == Ticket.Status.CLOSED:
-        raise InvalidTransition("A closed ticket cannot change; open a follow-up instead.")
+        raise InvalidTransition(CLOSED_TICKET)
     ticket.status, ticket.updated_at = status, at
     was_done = old in Ticket.DONE_STATUSES
     if status in Ticket.DONE_STATUSES:
@@ -314,6 +359,8 @@ def ticket_update(
         ticket.subject = subject[:255]
     if not changes:
         return ticket
+    if ticket.status == Ticket.Status.CLOSED:
+        raise InvalidTransition(CLOSED_TICKET)
     ticket.updated_at = at
     ticket.save(update_fields=["priority", "team", "tags", "subject", "updated_at"])
     for field, (old, new) in changes.items():

@@ -159,3 +159,13 @@ def test_ai_draft_unavailable_and_available(world, monkeypatch):
 def test_sla_policies_listed(world):
     body = _key({"support_teams": "*"}).get("/api/support/sla-policies").json()
     assert len(body) == 1 and "normal" in body[0]["targets"]
+
+
+def test_reply_to_a_closed_ticket_is_a_conflict(world):
+    tickets.ticket_status_set(ticket=world["b"], status="closed")
+    agent = AgentFactory(teams=[world["billing"]])
+    api = APIClient()
+    api.force_login(agent.user)
+    resp = api.post(f"/api/support/tickets/{world['b'].pk}/messages", {"body": "Hello?"}, format="json")
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "invalid_transition"
+    assert not world["b"].messages.filter(author_kind="agent").exists()

@@ -73,3 +73,36 @@ def test_agent_answers_a_ticket_with_an_ai_draft(page, live_server, settings, re
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "support-ticket.png"), full_page=True)
     assert SLATimer.objects.get(ticket=ticket, metric="first_response").fulfilled_at is not None
+
+
+def test_back_after_sending_shows_the_reply_and_an_empty_box(page, live_server):
+    """The back button must not offer the sent reply again (a click would send it twice), and
+    a long unbroken word (a pasted link) wraps instead of widening the page."""
+    team = TeamFactory(slug="care", name="Care", auto_assign=False)
+    agent = AgentFactory(teams=[team], user__username="agent1")
+    ticket = tickets.ticket_create(subject="Refund", body="Where is my refund?", team=team)
+    errors = []
+    page.on(
+        "console",
+        lambda m: m.type == "error" and "favicon" not in m.location.get("url", "") and errors.append(m.text),
+    )
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/support/tickets/{ticket.pk}/")
+    page.fill("input[name=username]", agent.user.username)
+    page.fill("input[name=password]", "quimbi-agent")
+    page.click("button[type=submit]")
+    link = "https://example.com/refunds/" + "x" * 400
+    page.fill("textarea[name=body]", f"Your refund is on its way: {link}")
+    page.click("#send")
+    page.wait_for_selector("text=Reply sent.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.input_value("textarea[name=body]") == ""
+    assert link in page.inner_text("#thread")  # the page as it is now, not a stale copy
+    page.set_viewport_size({"width": 400, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.wait_for_load_state("networkidle")
+    assert ticket.messages.filter(author_kind="agent").count() == 1
+    assert errors == []

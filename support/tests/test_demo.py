@@ -45,3 +45,25 @@ def test_seed_is_idempotent_and_builds_real_tickets(monkeypatch, django_capture_
         SLAPolicy.objects.count(),
         Ticket.objects.count(),
     ) == counts
+
+
+def test_the_newest_demo_tickets_are_not_answered_in_the_future():
+    """The last rows' replies (20 + i minutes after creation) used to land after now."""
+    from django.utils import timezone
+
+    teams = demo._teams()
+    demo._agents(teams, io.StringIO())
+    team_agents = {team.pk: list(Agent.objects.filter(teams=team)) for team in teams.values()}
+    row = {
+        "intent": "track_order",
+        "instruction": "Where is my order?",
+        "tags": "B",
+        "category": "ORDER",
+        "response": "Hi {{Customer Name}}, it is on its way.",
+    }
+    now = timezone.now()
+    for i in (demo.TICKETS - 6, demo.TICKETS - 3):  # answered (i % 3 == 0); the first also solved
+        ticket = demo._ticket_from_row(i, row, teams, {"ORDER": "orders"}, [], team_agents, now)
+        reply = ticket.messages.get(author_kind="agent")
+        assert reply.created_at <= now and ticket.first_response_at <= now
+        assert ticket.solved_at is None or ticket.solved_at <= now

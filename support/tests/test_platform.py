@@ -164,7 +164,7 @@ def test_pages_work_when_platform_is_down(settings, client, django_user_model):
     client.force_login(agent.user)
     html = client.get(f"/support/tickets/{ticket.pk}/").content.decode()
     assert "intelligence unavailable" in html
-    resp = client.post(f"/support/tickets/{ticket.pk}/draft")
+    resp = client.post(f"/support/tickets/{ticket.pk}/draft", follow=True)
     assert resp.status_code == 200 and "intelligence unavailable" in resp.content.decode()
 
 

@@ -1,3 +1,5 @@
+from html.parser import HTMLParser
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -150,7 +152,7 @@ def test_ai_draft_fills_reply_box_escaped(agent_client, team, monkeypatch):
             SuggestedAction(action="refund", title="Refund " + XSS, priority=1, reason="late")
         ],
     )
-    html = agent_client.post(f"/support/tickets/{ticket.pk}/draft").content.decode()
+    html = agent_client.post(f"/support/tickets/{ticket.pk}/draft", follow=True).content.decode()
     assert "Sorry! &lt;script&gt;" in html and "Refund &lt;script&gt;" in html
     assert "<script>alert" not in html
 
@@ -187,10 +189,10 @@ def test_ai_draft_with_the_real_generation_platform(agent_client, team, real_pla
         team=team,
         requester_name="Ann",
     )
-    resp = agent_client.post(f"/support/tickets/{ticket.pk}/draft")
+    resp = agent_client.post(f"/support/tickets/{ticket.pk}/draft", follow=True)
     draft = resp.context["draft"]
-    assert draft["available"] is True and draft["draft"].body
-    assert resp.context["reply_form"].initial["body"] == draft["draft"].body
+    assert draft["available"] is True and draft["draft"]["body"]
+    assert resp.context["reply_form"].initial["body"] == draft["draft"]["body"]
     assert draft["actions"]
 
 
@@ -222,3 +224,151 @@ def test_report_shows_a_zero_median_and_a_dash_only_without_data():
     assert "Median first response: <strong>0.0</strong>" in html  # answered at once, not "no data"
     assert "Median resolution: <strong>—</strong>" in html
     assert "Overall SLA compliance: 0.0%" in html
+
+
+def test_team_lead_without_an_agent_profile_works_in_the_agent_pages(client, team, django_user_model):
+    """A lead oversees their teams: queue, dashboard, teams and report (it was 403 for them)."""
+    lead = django_user_model.objects.create_user("lead", password="x-pass-123")
+    team.lead = lead
+    team.save()
+    ticket = _make(team, 1)[0]
+    hidden = _make(TeamFactory(slug="other"), 1)[0]
+    client.force_login(lead)
+    queue = client.get("/support/")
+    assert queue.status_code == 200
+    assert [t.pk for t in queue.context["page"].object_list] == [ticket.pk]
+    assert hidden.pk not in [t.pk for t in queue.context["page"].object_list]
+    for url in ("/support/dashboard/", "/support/teams/", "/support/reports/"):
+        assert client.get(url).status_code == 200, url
+    assert "Care" in client.get("/support/teams/").content.decode()
+    assert client.get(f"/support/tickets/{hidden.pk}/").status_code == 404
+    # The lead's note carries their name, though they have no agent profile.
+    client.post(f"/support/tickets/{ticket.pk}/reply", {"body": "Please prioritise", "kind": "internal"})
+    thread = client.get(f"/support/tickets/{ticket.pk}/").content.decode()
+    assert "Internal note · agent lead ·" in thread
+
+
+def test_the_same_reply_form_sent_twice_stores_one_reply(agent_client, team):
+    """A double click, the back button or a retried POST sends the same form again."""
+    ticket = _make(team, 1)[0]
+    token = agent_client.get(f"/support/tickets/{ticket.pk}/").context["reply_form"].initial["client_token"]
+    form = {"body": "We are on it", "kind": "public", "status": "pending", "client_token": token}
+    first = agent_client.post(f"/support/tickets/{ticket.pk}/reply", form, follow=True)
+    assert "Reply sent." in first.content.decode()
+    tickets.ticket_status_set(ticket=ticket, status="open")  # moved on since: the resend changes nothing
+    again = agent_client.post(f"/support/tickets/{ticket.pk}/reply", form, follow=True)
+    assert again.redirect_chain == [(f"/support/tickets/{ticket.pk}/", 302)]
+    assert "already sent" in again.content.decode()
+    assert ticket.messages.filter(author_kind="agent").count() == 1
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    # A new page has a new form: the same words may be sent again on purpose.
+    token2 = agent_client.get(f"/support/tickets/{ticket.pk}/").context["reply_form"].initial["client_token"]
+    assert token2 != token
+    agent_client.post(f"/support/tickets/{ticket.pk}/reply", {**form, "client_token": token2})
+    assert ticket.messages.filter(author_kind="agent").count() == 2
+
+
+def test_ai_draft_is_post_redirect_get_and_shown_once(agent_client, team, monkeypatch):
+    """Reloading or going back to the draft never asks the platform again (nor resends a form)."""
+    from generation.interface import GeneratedMessage
+    from support import platform
+
+    calls = []
+    msg = GeneratedMessage(
+        subject="",
+        body="Sorry for the wait.",
+        notes="",
+        goal="resolve_support_issue",
+        channel="email",
+        tone="empathetic",
+        backend="offline",
+        model="template",
+    )
+    monkeypatch.setattr(
+        platform.InProcessPlatformClient, "message_draft", lambda self, **kw: calls.append(1) or msg
+    )
+    monkeypatch.setattr(platform.InProcessPlatformClient, "actions_suggest", lambda self, **kw: [])
+    ticket = _make(team, 1)[0]
+    resp = agent_client.post(f"/support/tickets/{ticket.pk}/draft")
+    assert resp.status_code == 302 and resp["Location"] == f"/support/tickets/{ticket.pk}/"
+    page = agent_client.get(resp["Location"])
+    assert page.context["reply_form"].initial["body"] == "Sorry for the wait."
+    assert "no-store" in page["Cache-Control"]  # "back" asks the server, not a stale copy
+    assert agent_client.get(resp["Location"]).context["reply_form"].initial["body"] == ""
+    assert calls == [1]
+
+
+def test_macro_fills_the_reply_and_the_status_it_sets(agent_client, team):
+    ticket = tickets.ticket_create(subject="Hello", body="Hi", team=team, requester_name="Ann")
+    solved = MacroFactory(name="Solved", body="All done, {requester_name}.", set_status="solved")
+    form = agent_client.get(f"/support/tickets/{ticket.pk}/?macro={solved.pk}").context["reply_form"]
+    assert (form.initial["body"], form.initial["status"]) == ("All done, Ann.", "solved")
+    elsewhere = MacroFactory(name="Other team's", team=TeamFactory(slug="other"))
+    form = agent_client.get(f"/support/tickets/{ticket.pk}/?macro={elsewhere.pk}").context["reply_form"]
+    assert (form.initial["body"], form.initial["status"]) == ("", "")
+
+
+def test_a_closed_ticket_takes_no_reply_and_offers_no_reply_form(agent_client, team):
+    ticket = _make(team, 1)[0]
+    tickets.ticket_status_set(ticket=ticket, status="closed")
+    resp = agent_client.post(
+        f"/support/tickets/{ticket.pk}/reply", {"body": "Hello again", "kind": "public"}, follow=True
+    )
+    html = resp.content.decode()
+    assert "A closed ticket cannot change" in html and 'id="closed-notice"' in html
+    assert 'id="reply-form"' not in html
+    assert not ticket.messages.filter(author_kind="agent").exists()
+
+
+class _Fields(HTMLParser):
+    """Form fields, the labels naming them, and every id of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.label_for, self.ids, self.open_labels = [], set(), [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "label":
+            self.open_labels += 1
+            if a.get("for"):
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.fields.append((a.get("name"), a.get("id"), self.open_labels > 0 or "aria-label" in a))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+
+
+def test_every_field_of_the_agent_pages_has_a_label_and_ids_are_unique(agent_client, team):
+    MacroFactory()
+    ticket = _make(team, 1)[0]
+    for url in ("/support/?view=all", f"/support/tickets/{ticket.pk}/", "/support/dashboard/"):
+        page = _Fields()
+        page.feed(agent_client.get(url).content.decode())
+        unlabelled = [name for name, id_, wrapped in page.fields if not wrapped and id_ not in page.label_for]
+        assert unlabelled == [], url
+        assert len(page.ids) == len(set(page.ids)), url
+
+
+def test_history_reads_as_what_happened(agent_client, agent, team):
+    ticket = _make(team, 1)[0]
+    agent_client.post(
+        f"/support/tickets/{ticket.pk}/update",
+        {"status": "open", "priority": "high", "assignee": agent.pk, "tags": ""},
+    )
+    agent_client.post(f"/support/tickets/{ticket.pk}/reply", {"body": "Noted", "kind": "internal"})
+    html = agent_client.get(f"/support/tickets/{ticket.pk}/").content.decode()
+    section = html[html.index('id="history"') :]
+    for line in (
+        "created the ticket",
+        "added an internal note",
+        f"assigned to {agent.user.username}",
+        "priority normal → high",
+    ):
+        assert line in section, line
+    assert "message internal" not in section

@@ -17,3 +17,24 @@
   tick();
   setInterval(tick, 15000);
 })();
+
+// A form that is being sent is not sent again by a second click (the server also stores a
+// reply once per form); a page restored by "back" can be used again.
+(function () {
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.dataset.sending) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sending = "1";
+    form.setAttribute("aria-busy", "true");
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sending]").forEach(function (form) {
+      delete form.dataset.sending;
+      form.removeAttribute("aria-busy");
+    });
+  });
+})();
