@@ -194,6 +194,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+# Back to the login form: Django's own "Logged out" page answers the logout POST, so the back
+# button from it asks to send the form again.
+LOGOUT_REDIRECT_URL = LOGIN_URL
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

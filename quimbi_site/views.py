@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 
 from quimbi_site.api.exceptions import json_error_response
 
@@ -40,6 +41,13 @@ def home(request):
     if request.user.is_authenticated and request.user.is_staff:
         return redirect("/intelligence/")
     return redirect("/support/")
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's): the site's icon,
+    rather than a 404 in every console. Resolved per request: the static files' manifest
+    exists only after collectstatic."""
+    return redirect(static("quimbi/favicon.svg"), permanent=True)
 
 
 def handler500(request):

@@ -26,3 +26,19 @@ def test_collected_static_files_are_served_with_debug_off(collected):
         assert b"".join(response.streaming_content if response.streaming else [response.content])
         assert "max-age" in response["Cache-Control"]
     assert client.get("/static/nothing-here.css").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_site_icon_is_served_and_favicon_ico_leads_to_it(collected):
+    client = Client()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200 and icon["Content-Type"] == "image/svg+xml"
+
+
+@pytest.mark.django_db
+def test_logging_out_leads_to_the_login_form(client):
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert client.get(response["Location"]).status_code == 200
