@@ -71,7 +71,7 @@ class TicketAdmin(admin.ModelAdmin):
     ]
     search_fields = ["=id", "subject", "customer_id", "requester_email", "requester_name"]
     list_select_related = ["team", "assignee__user"]
-    raw_id_fields = ["assignee", "merged_into"]
+    raw_id_fields = ["assignee", "merged_into", "follow_up_of"]
     date_hierarchy = "created_at"
     inlines = [MessageInline, SLATimerInline]
 

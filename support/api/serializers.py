@@ -50,6 +50,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "archetype",
             "value_at_risk",
             "sla_due_at",
+            "follow_up_of",
             "merged_into",
             "created_at",
             "updated_at",
@@ -74,7 +75,9 @@ class TicketDetailSerializer(TicketSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ["id", "kind", "author_kind", "author_agent", "body", "via", "created_at"]
+        # `ticket`: the message's own, another than the one posted to when a customer writes to a
+        # closed ticket (a follow-up ticket is opened).
+        fields = ["id", "ticket", "kind", "author_kind", "author_agent", "body", "via", "created_at"]
 
 
 class AgentSerializer(serializers.ModelSerializer):

@@ -96,6 +96,11 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    # The closed ticket this one follows up: a customer who writes again after a ticket was
+    # closed opens a new ticket, as helpdesks do; the closed one keeps its final figures.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)

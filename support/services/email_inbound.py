@@ -61,7 +61,9 @@ def _find_ticket(references: list[str], subject: str) -> Ticket | None:
 
 @transaction.atomic
 def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
-    """Returns (ticket, message, created). A message id seen before is not stored twice.
+    """Returns (ticket, message, created): `created` when the message opened a ticket, a new
+    request or a reply to a closed ticket (a follow-up). A message id seen before is not stored
+    twice.
 
     Raises NotAnEmail for input without a From address, or with neither a subject nor a body.
     """
@@ -105,7 +107,8 @@ def email_ingest(*, raw: bytes) -> tuple[Ticket, Message, bool]:
         via="email",
         email_message_id=message_id,
     )
-    return ticket, message, False
+    # A reply to a closed ticket opens a follow-up ticket: the message's own.
+    return message.ticket, message, message.ticket_id != ticket.pk
 
 
 def _customer_for(address: str) -> str:

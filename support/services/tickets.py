@@ -113,9 +113,11 @@ def ticket_create(
     at: datetime | None = None,
     auto_assign: bool = True,
     refresh_intelligence: bool = True,
+    follow_up_of: Ticket | None = None,
 ) -> Ticket:
     at = at or timezone.now()
     ticket = Ticket.objects.create(
+        follow_up_of=follow_up_of,
         subject=subject[:255],
         customer_id=customer_id,
         requester_name=requester_name,
@@ -204,7 +206,9 @@ def message_add(
     """
     at = at or timezone.now()
     public = kind == Message.Kind.PUBLIC
-    if ticket.status == Ticket.Status.CLOSED and author_kind != Message.Author.CUSTOMER:
+    if ticket.status == Ticket.Status.CLOSED:
+        if author_kind == Message.Author.CUSTOMER and public:
+            return _follow_up(ticket, body=body, email_message_id=email_message_id, at=at)
         raise InvalidTransition(CLOSED_TICKET)
     email_owed = bool(
         public
@@ -256,6 +260,30 @@ def message_add(
         # robust, as in _report_later: a broker outage does not fail the committed reply.
         _queue_after_commit(tasks.email_reply_send, message.pk)
     return message
+
+
+def _follow_up(closed: Ticket, *, body: str, email_message_id: str, at: datetime) -> Message:
+    """The customer's message to a closed ticket, as the first of a new ticket that follows it
+    up (same requester, customer, channel, team and tags), as helpdesks do: the closed ticket
+    cannot change, and a new request must not go unseen. The message's ticket is the new one."""
+    ticket = ticket_create(
+        subject=closed.subject,
+        body=body,
+        customer_id=closed.customer_id,
+        requester_name=closed.requester_name,
+        requester_email=closed.requester_email,
+        channel=closed.channel,
+        priority=closed.priority,
+        team=closed.team,
+        tags=closed.tags,
+        intent=closed.intent,
+        category=closed.category,
+        required_skills=closed.required_skills,
+        email_message_id=email_message_id,
+        at=at,
+        follow_up_of=closed,
+    )
+    return ticket.messages.get()
 
 
 @transaction.atomic

@@ -169,3 +169,18 @@ def test_reply_to_a_closed_ticket_is_a_conflict(world):
     resp = api.post(f"/api/support/tickets/{world['b'].pk}/messages", {"body": "Hello?"}, format="json")
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "invalid_transition"
     assert not world["b"].messages.filter(author_kind="agent").exists()
+
+
+def test_a_customer_message_to_a_closed_ticket_opens_a_follow_up(world):
+    tickets.ticket_status_set(ticket=world["b"], status="closed")
+    agent = AgentFactory(teams=[world["billing"]])
+    api = APIClient()
+    api.force_login(agent.user)
+    resp = api.post(
+        f"/api/support/tickets/{world['b'].pk}/messages",
+        {"body": "It broke again", "author": "customer"},
+        format="json",
+    )
+    assert resp.status_code == 201
+    follow_up = Ticket.objects.get(pk=resp.json()["ticket"])
+    assert follow_up.follow_up_of == world["b"] and follow_up.team == world["b"].team

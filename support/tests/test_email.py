@@ -72,3 +72,27 @@ def test_command_reads_file_and_stdin(tmp_path, monkeypatch):
     out = io.StringIO()
     call_command("ingest_email", "-", stdout=out)
     assert "threaded into ticket #" in out.getvalue()
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_follow_up():
+    closed, _, _ = email_inbound.email_ingest(raw=FIRST)
+    tickets.ticket_update(ticket=closed, tags=["shoes"])
+    tickets.ticket_status_set(ticket=closed, status="closed")
+    follow_up, message, created = email_inbound.email_ingest(
+        raw=_reply("late-1@example.com", "<first-1@example.com>")
+    )
+    assert created and follow_up != closed and follow_up.follow_up_of == closed
+    assert (follow_up.status, follow_up.requester_email, follow_up.tags) == (
+        "new",
+        "ann@example.com",
+        ["shoes"],
+    )
+    assert message.ticket == follow_up and message.email_message_id == "<late-1@example.com>"
+    closed.refresh_from_db()
+    assert closed.status == "closed" and closed.messages.count() == 1
+    # The same e-mail again is a duplicate, and a further reply threads into the follow-up.
+    assert (
+        email_inbound.email_ingest(raw=_reply("late-1@example.com", "<first-1@example.com>"))[0] == follow_up
+    )
+    t, _, created = email_inbound.email_ingest(raw=_reply("late-2@example.com", "<late-1@example.com>"))
+    assert t == follow_up and not created
