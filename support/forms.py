@@ -7,7 +7,9 @@ class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000, label="Reply")
     kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.PUBLIC, label="Type")
     status = forms.ChoiceField(
-        choices=[("", "(keep status)"), *Ticket.Status.choices], required=False, label="Then set status"
+        choices=[("", "(keep status)"), *Ticket.STATUS_CHOICES_AFTER_NEW],
+        required=False,
+        label="Then set status",
     )
     # One per rendered form: sending the same form twice stores one message.
     client_token = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
@@ -28,9 +30,11 @@ class TicketUpdateForm(forms.Form):
     assignee = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False)
     tags = forms.CharField(max_length=500, required=False, help_text="comma-separated")
 
-    def __init__(self, *args, agents=None, **kwargs):
+    def __init__(self, *args, agents=None, status_now: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = agents if agents is not None else Agent.objects.none()
+        if status_now != Ticket.Status.NEW:  # a ticket never goes back to new
+            self.fields["status"].choices = Ticket.STATUS_CHOICES_AFTER_NEW
 
     def clean_tags(self) -> list[str]:
         return sorted({t.strip()[:50] for t in self.cleaned_data["tags"].split(",") if t.strip()})

@@ -96,6 +96,7 @@ def _ticket_context(request, ticket, *, reply_form=None, draft=None):
         "reply_form": reply_form or ReplyForm(initial=reply),
         "update_form": TicketUpdateForm(
             agents=team_agents,
+            status_now=ticket.status,
             initial={
                 "status": ticket.status,
                 "priority": ticket.priority,
@@ -155,7 +156,7 @@ def ticket_reply(request, ticket_id: int):
 def ticket_update(request, ticket_id: int):
     ticket = _ticket_or_404(request, ticket_id)
     team_agents = Agent.objects.filter(teams=ticket.team_id) if ticket.team_id else Agent.objects.none()
-    form = TicketUpdateForm(request.POST, agents=team_agents)
+    form = TicketUpdateForm(request.POST, agents=team_agents, status_now=ticket.status)
     if not form.is_valid():
         flash.error(request, "Please correct the ticket fields.")
         return redirect("support:ticket", ticket_id=ticket.pk)

@@ -113,6 +113,8 @@ class Ticket(models.Model):
     report_pending_since = models.DateTimeField(null=True, blank=True)
 
     SLA_ACTIVE_STATUSES = ("new", "open")
+    # What a ticket can be set to: it leaves "new" once, for good (as in helpdesks).
+    STATUS_CHOICES_AFTER_NEW = [(v, label) for v, label in Status.choices if v != "new"]
     PAUSED_STATUSES = ("pending", "on_hold")
     DONE_STATUSES = ("solved", "closed")
     PRIORITY_ORDER = ("low", "normal", "high", "urgent")

@@ -334,6 +334,8 @@ def ticket_status_set(*, ticket: Ticket, status: str, user=None, at: datetime | 
         raise InvalidTransition(f"Unknown status {status!r}.")
     if old == Ticket.Status.CLOSED:
         raise InvalidTransition(CLOSED_TICKET)
+    if status == Ticket.Status.NEW:
+        raise InvalidTransition("A ticket cannot go back to new once it has left it.")
     ticket.status, ticket.updated_at = status, at
     was_done = old in Ticket.DONE_STATUSES
     if status in Ticket.DONE_STATUSES:

@@ -57,3 +57,22 @@ def test_a_closed_ticket_takes_no_reply_note_or_change_from_us(ticket):
     ticket.refresh_from_db()
     assert ticket.priority == "normal"
     assert not ticket.messages.filter(author_kind="agent").exists()
+
+
+def test_a_ticket_never_goes_back_to_new(ticket):
+    tickets.ticket_status_set(ticket=ticket, status="open")
+    with pytest.raises(InvalidTransition):
+        tickets.ticket_status_set(ticket=ticket, status="new")
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+
+def test_the_status_choices_offer_new_only_to_a_new_ticket():
+    from support.forms import ReplyForm, TicketUpdateForm
+
+    def offered(form) -> set[str]:
+        return {value for value, _ in form.fields["status"].choices}
+
+    assert "new" in offered(TicketUpdateForm(status_now="new"))
+    assert "new" not in offered(TicketUpdateForm(status_now="open"))
+    assert "new" not in offered(ReplyForm())
