@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from support.errors import AgentNotFound, TicketNotFound
@@ -145,7 +145,10 @@ def queue(
         qs = qs.filter(tags__icontains=f'"{f["tag"]}"')  # JSON list text match: SQLite and PostgreSQL
     if f.get("q"):
         qs = qs.filter(Q(subject__icontains=f["q"]) | Q(requester_email__icontains=f["q"]))
-    return qs.select_related("team", "assignee__user").order_by(*SORTS.get(sort, SORTS["value"]))
+    # Work still to do comes first in every sort: in the "all" view a solved ticket of high value
+    # would otherwise head the list.
+    done = Case(When(status__in=Ticket.DONE_STATUSES, then=Value(1)), default=Value(0))
+    return qs.select_related("team", "assignee__user").order_by(done, *SORTS.get(sort, SORTS["value"]))
 
 
 def ticket_thread(*, ticket: Ticket) -> list[Message]:

@@ -74,6 +74,15 @@ def test_queue_views_and_filters(agent_client, agent, team):
     assert [t.pk for t in urgent] == [t2.pk]
 
 
+def test_the_all_view_lists_work_to_do_before_solved_tickets(agent_client, team):
+    solved, waiting = _make(team, 2)
+    Ticket.objects.filter(pk=solved.pk).update(value_at_risk=99, status="solved")
+    Ticket.objects.filter(pk=waiting.pk).update(value_at_risk=1)
+    for sort in ("value", "due", "new"):
+        listed = agent_client.get(f"/support/?view=all&sort={sort}").context["page"].object_list
+        assert [t.pk for t in listed] == [waiting.pk, solved.pk], sort
+
+
 def test_other_teams_ticket_is_404(agent_client):
     other = _make(TeamFactory(slug="other"), 1)[0]
     assert agent_client.get(f"/support/tickets/{other.pk}/").status_code == 404
