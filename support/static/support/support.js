@@ -24,6 +24,11 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    // A form that cannot be undone (merge) asks first.
+    if (form.dataset.confirm && !form.dataset.sending && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
     if (form.dataset.sending) {
       event.preventDefault();
       return;
