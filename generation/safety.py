@@ -7,6 +7,10 @@
   can never close the block and speak as instructions.
 - `parse_model_output`: the model must answer one JSON object {subject, body,
   notes} within length caps; anything else is rejected (callers fall back).
+- `action_claims`: sentences telling the customer that something was already
+  done ("I've added $5 credit", "your refund has been processed"). A draft goes
+  out as the agent's own words and nothing has been done when it is written, so
+  a model answer with such a claim is rejected like any other bad output.
 - `injection_signals`: names the prompt-injection patterns found (logged, and
   shown to the agent), which never change what we do.
 - `render_html`: the only way generated text becomes HTML: escaped, with line breaks.
@@ -112,6 +116,39 @@ def injection_signals(text: str) -> tuple[str, ...]:
     return tuple(name for name, pattern in INJECTION_PATTERNS.items() if pattern.search(text or ""))
 
 
+# Past participles of the actions a draft must never report as done: money,
+# credit and discounts, shipments and replacements, cancellations, hand-offs.
+_DONE = (
+    r"(added|applied|issued|refunded|credited|reimbursed|processed|waived|approved|initiated|submitted|"
+    r"sent|re-?sent|shipped|re-?shipped|dispatched|posted|arranged|replaced|expedited|upgraded|"
+    r"cancell?ed|escalated|forwarded|passed|opened|booked|scheduled|generated|created|activated)"
+)
+_DONE_MONEY = r"(added|applied|issued|refunded|credited|reimbursed|processed|waived)"
+_ADVERBS = (
+    r"(?:(?:already|also|just|now|since|personally|successfully|fully|automatically|gone ahead and)\s+)*"
+)
+# Not a claim: owning up to our mistake ("we've sent you the wrong size").
+_NOT_A_MISTAKE = r"(?!\s+(?:you\s+)?(?:the|a|an)\s+(?:wrong|incorrect|damaged|broken)\b)"
+ACTION_CLAIM_RE = re.compile(
+    # I've added / we have already issued / I have gone ahead and refunded
+    rf"\b(?:I|we)\s*(?:'|\u2019)?\s*(?:ve|have)\s+{_ADVERBS}{_DONE}\b{_NOT_A_MISTAKE}"
+    # I added / we just credited / I went ahead and applied (money verbs only: "we sent
+    # you the wrong item" is an apology, not a claim)
+    rf"|\b(?:I|we)\s+(?:(?:already|also|just|went ahead and)\s+)?{_DONE_MONEY}\b"
+    # your refund has been processed / a credit has now been added
+    rf"|\b(?:has|have|had)\s+(?:now\s+|already\s+|just\s+)?been\s+{_DONE}\b{_NOT_A_MISTAKE}"
+    # a replacement is on its way
+    r"|\b(?:replacement|refund|credit|voucher|discount|code|label|item|order|parcel|package)\s+"
+    r"(?:is|are)\s+(?:now\s+|already\s+)?on\s+(?:its|their|the)\s+way\b",
+    re.I,
+)
+
+
+def action_claims(text: str) -> tuple[str, ...]:
+    """The phrases in `text` that tell the customer an action was already taken."""
+    return tuple(m.group(0) for m in ACTION_CLAIM_RE.finditer(text or ""))
+
+
 @dataclass(frozen=True)
 class ParsedOutput:
     subject: str
@@ -144,6 +181,10 @@ def parse_model_output(text: str, *, channel: str) -> ParsedOutput:
         notes = notes[:NOTES_MAX]
     if channel == "email" and not subject.strip():
         raise InvalidModelOutput("invalid_output_missing_subject")
+    if action_claims(subject + "\n" + body):
+        # Rejected, not rewritten: a rewrite ("I've added" -> "I can add") breaks on
+        # passives and tenses, and a half-fixed claim is worse than the offline draft.
+        raise InvalidModelOutput("invalid_output_claims_action")
     # Inert anyway once escaped; removing them also keeps plain-text e-mail clean.
     body = _JS_LINK_RE.sub("", _MD_IMAGE_RE.sub("", body))
     return ParsedOutput(subject=subject.strip() if channel == "email" else "", body=body, notes=notes.strip())

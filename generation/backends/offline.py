@@ -17,27 +17,27 @@ from generation.services.profiles import Profile
 SMS_MAX = 160
 
 RESOLUTION = {
-    "refund": "I've passed your refund request{order} to our billing team. Once it is approved the money goes back "
+    "refund": "I'll pass your refund request{order} to our billing team. Once it is approved the money goes back "
     "to your original payment method, usually within 5-10 business days, and I'll confirm by e-mail.",
-    "delivery": "I've opened a trace{order} with our shipping team and will send you a tracking update within one "
-    "business day. If the parcel does not turn up, we'll reship it or refund it - your choice.",
-    "cancel": "I've asked our fulfilment team to cancel{order_the}. If it hasn't shipped yet you'll get a "
+    "delivery": "I'll open a trace{order} with our shipping team and send you a tracking update within one "
+    "business day. If the parcel does not turn up, we can reship it or refund it - your choice.",
+    "cancel": "I'll ask our fulfilment team to cancel{order_the}. If it hasn't shipped yet you'll get a "
     "confirmation shortly; if it is already on its way, you can refuse the delivery or return it for a full refund.",
-    "damaged": "I'm arranging a replacement for the damaged item{order} at no cost to you. A photo of the damage "
-    "helps our quality team, but it won't hold up your replacement.",
+    "damaged": "I'd like to send you a replacement for the damaged item{order} at no cost to you. A photo of the "
+    "damage helps our quality team, but it won't hold up your replacement.",
     "wrong_item": "We'll send the right item{order} straight away and e-mail you a prepaid label for the one you "
     "received.",
     "return": "I'll e-mail you a prepaid return label{order}; your refund or exchange is processed as soon as the "
     "parcel is scanned by the carrier.",
     "address": "Please reply with the corrected address and I'll update{order_the} before it ships.",
-    "payment": "I've asked our billing team to check the charge{order}. If you were charged twice or the wrong amount, "
+    "payment": "I'll ask our billing team to check the charge{order}. If you were charged twice or the wrong amount, "
     "the difference is refunded to your card and I'll confirm the outcome. For your security, please never send full "
     "card numbers by message.",
     "account": "For your security I can't change account details here, but 'Forgot password' on the sign-in page "
     "resets it in a minute. If that e-mail doesn't arrive, tell me and I'll verify your identity and fix it for you.",
     "subscription": "I'll update your e-mail preferences now; messages that were already scheduled can take up to "
     "48 hours to stop.",
-    "complaint": "I've shared your feedback with our team lead and I want to put this right. Tell me what would make "
+    "complaint": "I'll share your feedback with our team lead, and I want to put this right. Tell me what would make "
     "this right for you and I'll make it happen where I can.",
     "contact": "You're talking to a person on our support team, and I'll stay with this until it's sorted. If you "
     "prefer a call, reply with a good time and we'll ring you.",
@@ -56,17 +56,17 @@ EMPATHY = {
 }
 
 SMS_RESOLUTION = {
-    "refund": "your refund{order} is with billing; expect it in 5-10 business days.",
-    "delivery": "we've opened a trace{order} and will text you an update within 1 business day.",
-    "cancel": "we're cancelling{order_the} now and will confirm shortly.",
-    "damaged": "a free replacement{order} is on its way to you.",
-    "wrong_item": "the right item{order} ships today, with a free return label.",
-    "return": "a prepaid return label{order} is coming by e-mail.",
+    "refund": "we'll pass your refund request{order} to billing; refunds take 5-10 business days once approved.",
+    "delivery": "we'll open a trace{order} and text you an update within 1 business day.",
+    "cancel": "we'll ask our team to cancel{order_the} and confirm shortly.",
+    "damaged": "we'd like to send you a free replacement{order}.",
+    "wrong_item": "we'll send the right item{order}, with a free return label.",
+    "return": "we'll e-mail you a prepaid return label{order}.",
     "address": "reply with the new address and we'll update{order_the}.",
-    "payment": "billing is checking the charge{order}; we'll confirm the outcome.",
+    "payment": "we'll ask billing to check the charge{order} and confirm the outcome.",
     "account": "use 'Forgot password' at sign-in, or reply and we'll help.",
-    "subscription": "your e-mail preferences are being updated.",
-    "complaint": "sorry - a team lead is reviewing this and will contact you.",
+    "subscription": "we'll update your e-mail preferences.",
+    "complaint": "sorry - we'll ask a team lead to review this and contact you.",
     "contact": "reply with a good time and we'll call you.",
     "general": "we're on it and will reply within 1 business day.",
 }
@@ -75,8 +75,8 @@ ISSUE_TITLES = {
     "refund": "Your refund request",
     "delivery": "Your delivery",
     "cancel": "Your cancellation request",
-    "damaged": "Your replacement",
-    "wrong_item": "The right item is on its way",
+    "damaged": "Your damaged item",
+    "wrong_item": "Getting you the right item",
     "return": "Your return",
     "address": "Updating your address",
     "payment": "About the charge",
@@ -304,10 +304,10 @@ class _Composer:
             words = self.offer_words()
             if words:
                 personal = (personal + " " if personal else "") + (
-                    f"As a thank-you for your patience, I've added {words}."
+                    f"As a thank-you for your patience, I'd like to offer you {words}."
                 )
         if churn == "high" and issue in ("delivery", "damaged", "wrong_item") and tier in ("high", "vip"):
-            main += " I've also asked for it to go out with express shipping at our cost."
+            main += " I'd also like to send it with express shipping at our cost."
             self._note("expedited shipping: high churn risk and high value")
         cats = self.categories(1)
         extra = (
@@ -342,7 +342,7 @@ class _Composer:
             "If you have a question about sizes, delivery or returns, reply and a real person will answer."
         )
         words = self.offer_words() if self.p.order_count == 0 else ""
-        extra = f"To make your first order easier, here's {words}." if words else ""
+        extra = f"To make your first order easier, we'd like to offer you {words}." if words else ""
         return self._marketing_parts(lead, main, personal, extra)
 
     def _upsell(self) -> dict:
@@ -377,7 +377,7 @@ class _Composer:
             else "A lot has changed since then - new arrivals, faster delivery and easier returns."
         )
         words = self.offer_words()
-        personal = f"To welcome you back, here's {words}." if words else self._loyalty()
+        personal = f"To welcome you back, we'd like to offer you {words}." if words else self._loyalty()
         extra = "If something put you off last time, reply and tell us - we read every answer."
         return self._marketing_parts(lead, main, personal, extra)
 
@@ -414,12 +414,12 @@ class _Composer:
         )
         cats = self.categories()
         main = (
-            f"We've kept an eye out for new arrivals in {cats} and set a few aside that we think you'll like."
+            f"New arrivals have landed in {cats}, and we think you'll like a few of them."
             if cats
-            else "We've set aside a few new arrivals we think you'll like."
+            else "New arrivals have landed, and we think you'll like a few of them."
         )
         words = self.offer_words()
-        personal = f"As a thank-you, here's {words}." if words else self._loyalty()
+        personal = f"As a thank-you, we'd like to offer you {words}." if words else self._loyalty()
         extra = "Tell us what would make shopping with us better - every reply is read by the team."
         return self._marketing_parts(lead, main, personal, extra)
 
@@ -451,7 +451,7 @@ class _Composer:
             if cats
             else "Our best-sellers, picked for you",
             "upsell": f"The next step up in {cats}" if cats else "Our premium range, picked for you",
-            "win_back": f"We've missed you{name}" + (" - a gift inside" if self._offer_used else ""),
+            "win_back": f"We've missed you{name}" + (" - an offer inside" if self._offer_used else ""),
             "welcome": f"Welcome{name} - here's what's next",
             "review_request": "How was your order?",
             "retention": f"A thank-you from us{name}",
@@ -481,11 +481,12 @@ class _Composer:
                 if cats
                 else "our premium range is in, with free shipping.",
                 "win_back": "we've missed you!"
-                + (f" Here's {words}." if words else "")
+                + (f" We'd like to offer you {words}." if words else "")
                 + (f" New {cats} just arrived." if cats else ""),
                 "welcome": "welcome and thanks for your order! Track it any time from your account.",
                 "review_request": "how was your order? A quick review helps others choose.",
-                "retention": "thanks for shopping with us!" + (f" Here's {words}." if words else ""),
+                "retention": "thanks for shopping with us!"
+                + (f" We'd like to offer you {words}." if words else ""),
             }
             candidates = [
                 hi + texts.get(goal, "thanks for being a customer.") + stop,
@@ -520,6 +521,7 @@ class _Composer:
                 + "."
             )
         if self._offer_used:
-            lines.append(f"Offer included: {self.offer.reason}")
+            # The draft only proposes it; nothing is applied until the agent does it.
+            lines.append(f"Offer proposed (not applied yet; apply it if you send this): {self.offer.reason}")
         lines.append("Check the promises (timelines, refunds) against policy before sending.")
         return " ".join(lines)

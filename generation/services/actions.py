@@ -6,7 +6,7 @@ from typing import Any
 
 from generation.errors import InvalidContext
 from generation.interface import SuggestedAction
-from generation.services.conversation import ISSUE_LABELS, issue_detect
+from generation.services.conversation import ISSUE_LABELS, conversation_read, issue_detect
 from generation.services.offers import offer_for_profile
 from generation.services.profiles import Profile, profile_resolve
 
@@ -76,15 +76,32 @@ def _why(profile: Profile) -> str:
     return f"{churn}{factor}, value tier {profile.ltv_tier}, {orders}"
 
 
-def _support(profile: Profile, context: dict) -> list[tuple]:
+def _support_issue(context: dict) -> str:
+    """The issue as the draft reads it: a given issue, else the customer's own turns
+    (never the agents' replies, whose "log in to your account" once turned a refund
+    request into an account problem), else the ticket's other text."""
+    given = context.get("issue")
+    if isinstance(given, str) and given in ISSUE_LABELS:
+        return given
+    conversation = context.get("conversation")
+    if isinstance(conversation, list):
+        # Read like the draft reads it (messages._request), so the two agree on the issue.
+        turns = [
+            {"role": t.get("role") or "customer", "text": str(t.get("text") or "")[:10_000]}
+            for t in conversation[:50]
+            if isinstance(t, dict)
+        ]
+        issue = conversation_read(turns).issue
+        if issue != "general":
+            return issue
     text = " ".join(
         str(context.get(k) or "") for k in ("subject", "body", "description", "text", "category", "issue")
     )
-    conversation = context.get("conversation")
-    if isinstance(conversation, list):
-        text += " " + " ".join(str(t.get("text") or "") for t in conversation[:50] if isinstance(t, dict))
-    given = context.get("issue")
-    issue = given if isinstance(given, str) and given in ISSUE_LABELS else issue_detect(text[:20_000])
+    return issue_detect(text[:20_000])
+
+
+def _support(profile: Profile, context: dict) -> list[tuple]:
+    issue = _support_issue(context)
     segment, why = _segment(profile), _why(profile)
     action, title = ISSUE_ACTIONS[issue]
     offer = offer_for_profile(profile=profile)

@@ -17,6 +17,9 @@ from generation.services.profiles import Profile, profile_resolve
 # to service, so we give them shipping or bundles instead of margin).
 SPEND_SHARE = 0.5
 MAX_PERCENT = {"high": 25.0, "medium": 15.0, "low": 10.0}
+# The smallest amount (shop currency) worth offering as credit or money off; a
+# gesture of a dollar or two feels token. Settings: GENERATION_MIN_OFFER_VALUE (at least 1).
+MIN_GESTURE = 5.0
 HIGH_SENSITIVITY_WORDS = ("deal", "sensitive", "discount", "bargain", "promo", "coupon", "saver")
 LOW_SENSITIVITY_WORDS = ("premium", "full_price", "full-price", "insensitive", "indifferent", "luxury")
 
@@ -50,16 +53,22 @@ def offer_for_profile(*, profile: Profile, products: list[dict] | None = None) -
     at_stake = profile.value_at_stake
     budget = round(min(at_stake * SPEND_SHARE, basket * MAX_PERCENT[sensitivity] / 100), 2)
     shipping = float(getattr(settings, "GENERATION_SHIPPING_COST", 6.0))
+    min_gesture = max(float(getattr(settings, "GENERATION_MIN_OFFER_VALUE", MIN_GESTURE)), 1.0)
     facts = (
         f"churn risk {churn:.0%}, predicted value {_money(profile.predicted_ltv or 0.0)}, "
         f"value at stake {_money(at_stake)}, price sensitivity {sensitivity}"
     )
     if churn < 0.33 and sensitivity != "high":
         return OfferRecommendation("none", 0.0, 0.0, skus, f"No offer: likely to buy anyway ({facts}).")
-    if budget < 1.0:
-        reason = f"No offer: too little value at stake to fund one ({facts})."
+    if budget < min_gesture and budget < shipping * 0.8:
+        # "$1.19 in loyalty credit" reads as an insult, not a thank-you: below the
+        # minimum only free shipping (a service, not an amount) is still worth offering.
+        reason = (
+            f"No offer: at most {_money(budget)} to spend, below the {_money(min_gesture)} "
+            f"a gesture needs to feel like one ({facts})."
+        )
         return OfferRecommendation("none", 0.0, 0.0, skus, reason)
-    if sensitivity == "low" or budget < 5.0:
+    if sensitivity == "low" or budget < min_gesture:
         if budget >= shipping * 0.8:
             cap = round(min(shipping, budget), 2)
             return OfferRecommendation(
@@ -69,7 +78,7 @@ def offer_for_profile(*, profile: Profile, products: list[dict] | None = None) -
                 skus,
                 f"Free shipping (worth up to {_money(cap)}) rather than margin ({facts}).",
             )
-        points = round(budget, 2)
+        points = float(math.floor(budget))  # whole currency units; budget >= min_gesture here
         return OfferRecommendation(
             "loyalty_points",
             0.0,

@@ -8,6 +8,7 @@ from generation import interface
 from generation.backends.anthropic import breaker
 from generation.models import GenerationLog, TokenUsage
 from generation.prompts import SYSTEM_PROMPT
+from generation.safety import action_claims
 from generation.tests.conftest import API_URL, anthropic_message, ok_response
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,18 @@ def test_html_in_model_output_is_inert(anthropic_backend, router, profiles):
     assert "javascript:" not in message.body and "evil.example" not in message.body
     html = render_html(message.body)
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
+
+
+def test_draft_claiming_an_action_falls_back_to_an_offer(anthropic_backend, router, profiles):
+    """Claude is told not to report actions as done; if it still does, the draft is not used."""
+    assert "Never write that something has been done" in SYSTEM_PROMPT
+    body = (
+        "Hi, sorry about order #1001. As a thank-you for your patience, I've added $6.00 in loyalty credit."
+    )
+    router.post(API_URL).mock(
+        return_value=ok_response(json.dumps({"subject": "Your delivery", "body": body, "notes": ""}))
+    )
+    message = interface.generate_message(customer_profile=profiles[0], context=CONTEXT, requester="key:c")
+    assert message.backend == "offline" and message.fallback_reason == "invalid_output_claims_action"
+    assert "I've added" not in message.body and action_claims(message.body) == ()
+    assert TokenUsage.objects.get(requester="key:c").total_tokens == 955

@@ -5,6 +5,7 @@ import pytest
 from django.template import Context, Template
 
 from generation import interface
+from generation.safety import action_claims
 from generation.services.messages import CHANNELS, GOALS, TONES
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +139,78 @@ def test_formal_tone_has_no_contractions(profiles):
             context={"goal": goal, "constraints": {"tone": "formal", "length": "long"}},
         )
         assert not re.search(r"\b\w+'(ve|ll|re|m|d|t|s)\b", m.body.replace("customer's", "")), (goal, m.body)
+
+
+# One customer message per issue the offline backend answers.
+ISSUE_TEXTS = {
+    "refund": "I want a refund for order 52817",
+    "delivery": "Where is my order #1001? It was due last week.",
+    "cancel": "please cancel purchase 113542617735902",
+    "damaged": "The mug in order 1002 arrived broken",
+    "wrong_item": "You sent me the wrong size in order 1003",
+    "return": "I'd like to return order 1004",
+    "address": "I need to change the delivery address on order 1005",
+    "payment": "I was charged twice on my card",
+    "account": "I can't log in to my account",
+    "subscription": "Please unsubscribe me from the newsletter",
+    "complaint": "Your service is terrible, I want to complain",
+    "contact": "I want to talk to a real person",
+    "general": "Hello there",
+}
+
+
+def _offer_profile(p, ltv, sensitivity, aov):
+    return {
+        "customer_id": "x",
+        "name": "Ana Lima",
+        "dna": {"axes": [{"axis": "price_sensitivity", "label": sensitivity, "strength": 1}]},
+        "churn": {"probability": p},
+        "ltv": {"predicted_spend": ltv},
+        "historic": {"order_count": 4, "average_order_value": aov},
+    }
+
+
+# At risk and valuable, so the support draft includes a goodwill gesture.
+DEAL_HUNTER = _offer_profile(0.9, 2000, "deal_hunter", 60.0)  # 25% off
+PREMIUM_SMALL_BASKET = _offer_profile(0.9, 300, "premium", 11.90)  # budget $1.19: 10% of $11.90
+
+
+def test_drafts_never_claim_an_action_was_taken(profiles):
+    """The agent sends the draft as their own words: it may offer, never report as done."""
+    for profile in [*profiles, DEAL_HUNTER, PREMIUM_SMALL_BASKET]:
+        for channel, tone in itertools.product(CHANNELS, TONES):
+            contexts = [
+                {"conversation": [{"role": "customer", "text": text}]} for text in ISSUE_TEXTS.values()
+            ] + [{"goal": goal} for goal in GOALS if goal != "resolve_support_issue"]
+            for context in contexts:
+                context |= {"channel": channel, "constraints": {"tone": tone, "length": "long"}}
+                m = interface.generate_message(customer_profile=profile, context=context)
+                assert action_claims(m.subject + "\n" + m.body) == (), (context, m.subject, m.body)
+
+
+def test_issue_texts_are_detected(profiles):
+    for issue, text in ISSUE_TEXTS.items():
+        m = interface.generate_message(
+            customer_profile=profiles[2], context={"conversation": [{"role": "customer", "text": text}]}
+        )
+        assert f"Detected issue: {issue}" in m.notes, (issue, m.notes)
+
+
+def test_support_draft_offers_the_gesture_and_tells_the_agent():
+    m = interface.generate_message(
+        customer_profile=DEAL_HUNTER,
+        context={"conversation": [{"role": "customer", "text": ISSUE_TEXTS["delivery"]}]},
+    )
+    assert "I'd like to offer you 25% off your next order." in m.body
+    assert "Offer proposed (not applied yet" in m.notes
+
+
+def test_no_token_gesture_in_the_draft():
+    """The tester's case: "I've added $1.19 in loyalty credit" for a $11.90 basket."""
+    offer = interface.personalize_offer(customer_profile=PREMIUM_SMALL_BASKET)
+    assert offer.offer_type == "none" and "$5.00" in offer.reason
+    m = interface.generate_message(
+        customer_profile=PREMIUM_SMALL_BASKET,
+        context={"conversation": [{"role": "customer", "text": ISSUE_TEXTS["damaged"]}]},
+    )
+    assert "$" not in m.body and "credit" not in m.body and "Offer proposed" not in m.notes

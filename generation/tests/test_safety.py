@@ -1,8 +1,16 @@
+import json
+
 import pytest
 
 from generation.backends.breaker import CircuitBreaker
 from generation.errors import InvalidModelOutput
-from generation.safety import delimit_customer_text, injection_signals, parse_model_output, redact_pii
+from generation.safety import (
+    action_claims,
+    delimit_customer_text,
+    injection_signals,
+    parse_model_output,
+    redact_pii,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +80,53 @@ def test_breaker_falls_back_to_process_state_when_cache_fails(monkeypatch):
     assert circuit.state() == "open" and not circuit.allow()
     circuit.record_success()
     assert circuit.state() == "closed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "As a thank-you for your patience, I've added $1.19 in loyalty credit for your next order.",
+        "I have issued a full refund to your card.",
+        "We've already refunded the difference.",
+        "I\u2019ve applied a 10% discount to your account.",
+        "I've gone ahead and credited your account.",
+        "I went ahead and applied a discount code.",
+        "Your refund has been processed.",
+        "A replacement has now been sent.",
+        "A replacement is on its way to you.",
+        "We have shipped a new one today.",
+        "I've cancelled order #1001 for you.",
+    ],
+)
+def test_action_claims_are_found(text):
+    assert action_claims(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to offer you $5 off your next order.",
+        "I can offer you free shipping on your next order.",
+        "I'll pass your refund request to our billing team.",
+        "Once it is approved the money goes back to your card.",
+        "I'm sorry we've sent you the wrong size.",
+        "You've placed 12 orders with us, and we've missed you.",
+        "If you've already returned it, the refund follows once it is scanned.",
+    ],
+)
+def test_offers_and_next_steps_are_not_claims(text):
+    assert action_claims(text) == ()
+
+
+def test_model_output_claiming_an_action_is_rejected():
+    body = "Hi Ana, I'm sorry. I've added $1.19 in loyalty credit for your next order."
+    with pytest.raises(InvalidModelOutput, match="invalid_output_claims_action"):
+        parse_model_output(json.dumps({"subject": "Sorry", "body": body, "notes": ""}), channel="email")
+    with pytest.raises(InvalidModelOutput, match="invalid_output_claims_action"):
+        parse_model_output(
+            json.dumps({"subject": "Your refund has been processed", "body": "Hi", "notes": ""}),
+            channel="email",
+        )
+    offer = body.replace("I've added", "I'd like to offer you")
+    ok = parse_model_output(json.dumps({"subject": "Sorry", "body": offer, "notes": ""}), channel="email")
+    assert ok.body == offer

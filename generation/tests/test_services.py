@@ -1,3 +1,4 @@
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -185,3 +186,28 @@ def test_action_reasons_count_one_order_in_the_singular():
     )
     reasons = " ".join(a.reason for a in actions)
     assert ", 1 order" in reasons and "1 orders" not in reasons
+
+
+def test_offers_in_money_are_never_token_amounts():
+    """Credit or money off is at least MIN_GESTURE, in whole units, and still within the value at stake."""
+    from generation.services.offers import MIN_GESTURE
+
+    for p, ltv, sensitivity, aov in itertools.product(
+        (0.4, 0.7, 0.95), (3, 10, 30, 120, 900), ("deal_hunter", "balanced", "premium"), (8.0, 11.9, 60.0)
+    ):
+        profile = _profile(p, ltv, sensitivity) | {"historic": {"order_count": 5, "average_order_value": aov}}
+        offer = interface.personalize_offer(customer_profile=profile)
+        assert offer.max_discount_value <= p * ltv + 1e-9
+        if offer.offer_type in ("loyalty_points", "fixed_discount"):
+            label = (p, ltv, sensitivity, aov, offer)
+            assert offer.max_discount_value >= MIN_GESTURE and offer.max_discount_value.is_integer(), label
+
+
+def test_small_budget_gets_no_offer_unless_the_minimum_is_lowered(settings):
+    # 10% (premium buyer) of an $11.90 basket: $1.19 to spend.
+    profile = _profile(0.9, 300, "premium") | {"historic": {"order_count": 5, "average_order_value": 11.9}}
+    offer = interface.personalize_offer(customer_profile=profile)
+    assert offer.offer_type == "none" and "below the $5.00" in offer.reason
+    settings.GENERATION_MIN_OFFER_VALUE = 1.0
+    offer = interface.personalize_offer(customer_profile=profile)
+    assert (offer.offer_type, offer.max_discount_value) == ("loyalty_points", 1.0)
