@@ -48,7 +48,11 @@ def ticket_draft(*, ticket: Ticket) -> dict[str, Any]:
         "conversation": _conversation(ticket),
         "goal": "resolve_support_issue",
         "channel": "chat" if ticket.channel == "chat" else "email",
-        "ticket": {"subject": ticket.subject, "intent": ticket.intent, "priority": ticket.priority},
+        # The keys generation reads: the subject helps tell the issue, an urgent priority puts
+        # "answer this ticket first" among the actions, and the name greets the customer.
+        "subject": ticket.subject,
+        "priority": ticket.priority,
+        "customer_name": ticket.requester_name,
     }
     profile = _profile(ticket, client)
     message = client.message_draft(profile=profile, context=context)

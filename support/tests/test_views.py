@@ -205,6 +205,19 @@ def test_ai_draft_with_the_real_generation_platform(agent_client, team, real_pla
     assert draft["actions"]
 
 
+def test_ai_draft_knows_the_ticket_priority_and_the_customer_name(agent_client, team, real_platform):
+    ticket = tickets.ticket_create(
+        subject="Parcel late",
+        body="Where is my parcel?",
+        team=team,
+        requester_name="Ann Lee",
+        priority="urgent",
+    )
+    draft = agent_client.post(f"/support/tickets/{ticket.pk}/draft", follow=True).context["draft"]
+    assert "prioritise_reply" in [a["action"] for a in draft["actions"]]
+    assert "Ann" in draft["draft"]["body"]
+
+
 def test_ticket_page_query_count_does_not_grow_with_the_thread(agent_client, agent, team):
     PolicyFactory()
     ticket = _make(team, 1)[0]
