@@ -43,6 +43,8 @@ class LTVForecast:
     customer_id: str
     horizon_days: int
     predicted_spend: float  # expected spend in the horizon (hurdle: P(buy) x E[spend | buy])
+    # The likely range: p10-p90 of the spend distribution, widened to hold predicted_spend
+    # (a customer unlikely to buy has p10 = p90 = 0 but a mean above 0).
     p10: float
     p90: float
     expected_orders: float

@@ -23,6 +23,8 @@ training.train_all(orders, lines, interactions, events, *, as_of, horizon_days,
     .archetypes (list of dicts: archetype_id, name, centroid, size).
     .params also holds "bgnbd" and "gamma_gamma" (population BTYD parameters,
     reused at scoring so one customer scores like everyone).
+    Everything is learned from the active customers (an order within
+    panel.ACTIVE_LOOKBACK_DAYS); long-lapsed ones are scored, never learned from.
     `progress` is an optional callable(step: str, done: int, total: int);
     `threads` (optional int) caps LightGBM threads.
 
@@ -34,7 +36,8 @@ training.score_all(bundle, orders, lines, interactions, events, *, as_of,
       churn_confidence ("low" | "medium" | "high"),
       top_factors (list of dicts: feature, label, value, contribution, direction),
       recommendations (list of str),
-      predicted_spend, spend_p10, spend_p90, expected_orders, p_purchase (floats),
+      predicted_spend, spend_p10, spend_p90 (p10-p90 widened to hold predicted_spend),
+      expected_orders, p_purchase (floats),
       expected_next_order_date (datetime64 or NaT), ltv_model, ltv_confidence,
       archetype (str), archetype_id (str), axes (dict axis -> {"label", "strength"}),
       horizon_days (int)

@@ -5,8 +5,8 @@ gamma regression of label-window spend over buyers, carried to the horizon by th
 BG/NBD ratio of expected orders given at least one (horizon vs label window). The
 predictive distribution is a zero-inflated gamma: mass P(no buy) at 0, otherwise gamma
 with the fitted mean and a shape estimated on out-of-fold buyers. Its mean is the
-forecast (totals, ranking); its p10-p90 the range; its median the point forecast for
-absolute error (MAE). Too little data: BG/NBD x Gamma-Gamma.
+forecast (totals, ranking); its p10-p90, widened to hold the mean, the range; its median
+the point forecast for absolute error (MAE). Too little data: BG/NBD x Gamma-Gamma.
 """
 
 from __future__ import annotations
@@ -209,6 +209,23 @@ def median_from_mean(predicted_spend, p_purchase, shape: float) -> np.ndarray:
     p = np.asarray(p_purchase, float)
     given_buy = np.divide(np.asarray(predicted_spend, float), p, out=np.zeros_like(p), where=p > 0)
     return spend_range(p, given_buy, shape, 0.5)
+
+
+def spend_interval(
+    p_buy: np.ndarray, mean_given_buy: np.ndarray, shape: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high): the p10-p90 of the spend distribution, widened to hold its mean (the forecast).
+
+    The mean P(buy) x E[spend | buy] need not lie between two quantiles: for a customer
+    unlikely to buy (P(no order) > 90%) p10 and p90 are both 0 while the mean is not (shown
+    as "13, range 0-0"), and a heavy gamma tail can put the mean above p90. The range then
+    reaches the mean: it still holds at least 80% of the outcomes, and always the forecast
+    shown beside it.
+    """
+    mean = np.asarray(p_buy, float) * np.asarray(mean_given_buy, float)
+    low = spend_range(p_buy, mean_given_buy, shape, 0.10)
+    high = spend_range(p_buy, mean_given_buy, shape, 0.90)
+    return np.minimum(low, mean), np.maximum(high, mean)
 
 
 def spend_range(p_buy: np.ndarray, mean_given_buy: np.ndarray, shape: float, q: float) -> np.ndarray:

@@ -22,6 +22,16 @@ MAX_CUTOFFS = 4
 # CDNOW's published weekly parameters: a neutral prior when there is too little data to fit.
 DEFAULT_BGNBD = btyd.BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
 WINDOW_FEATURES = ("bg_p_none_window", "bg_expected_window")
+# The population the models learn from at a cutoff, and that defines their "typical customer"
+# and the DNA clusters: customers with an order within this many days before it. Long-lapsed
+# customers are still scored (they get a high churn risk) but do not teach the models: a shop
+# with an old import (the demo's CDNOW buyers, 28 years before its cutoffs) would otherwise
+# fill every panel with trivially churned rows, inflating the ROC AUC and making the typical
+# customer one last seen decades ago. Three years is three cycles of a once-a-year buyer and
+# three of the default one-year horizons: anyone silent for less is a lapsing customer the
+# model has to rank. It keeps every customer of CDNOW (18 months) and of the generated shop
+# (two years), so their figures do not move.
+ACTIVE_LOOKBACK_DAYS = 3 * 365
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,12 @@ def plan_windows(orders: pd.DataFrame, *, as_of, horizon_days: int) -> WindowPla
     """Label window and cutoffs that fit in the history before as_of."""
     as_of = _as_timestamp(as_of)
     placed = pd.to_datetime(orders["placed_at"], utc=True)
-    placed = placed[placed < as_of]
+    # The history the panels draw on: orders within the lookback before the oldest cutoff
+    # (never more than three horizons before as_of). Older ones belong to customers no panel
+    # learns from; counted, a long-lapsed import would make a young shop's history look long
+    # and put cutoffs where the shop had barely begun (the demo's 1997 CDNOW orders did).
+    oldest_cutoff = as_of - pd.Timedelta(days=3 * int(horizon_days))
+    placed = placed[(placed < as_of) & (placed >= oldest_cutoff - pd.Timedelta(days=ACTIVE_LOOKBACK_DAYS))]
     if placed.empty:
         return WindowPlan(horizon_days, min(horizon_days, MIN_LABEL_DAYS), ())
     span = (as_of - placed.min()).total_seconds() / 86400.0
@@ -84,11 +99,15 @@ def model_frame(
     """Features at as_of plus the BG/NBD window features; also the BTYD summary and fits."""
     as_of = _as_timestamp(as_of)
     prepared = prepare_orders(orders, as_of=as_of)
-    summary = btyd.rfm_summary(prepared.loc[prepared["valid"]], as_of=as_of)
+    valid = prepared.loc[prepared["valid"]]
+    summary = btyd.rfm_summary(valid, as_of=as_of)
     # Scoring passes the population parameters fitted at training, so scoring one
-    # customer gives the same answer as scoring everyone.
-    params = btyd_params or (btyd.bgnbd_fit(summary) if len(summary) >= 20 else DEFAULT_BGNBD)
-    gg = gg_params or btyd.gamma_gamma_fit(summary)
+    # customer gives the same answer as scoring everyone. They are fitted on the active
+    # customers (as active_customers picks them: last valid order day within the lookback).
+    recent = valid.loc[valid["day"] >= as_of - pd.Timedelta(days=ACTIVE_LOOKBACK_DAYS), "customer_id"]
+    population = summary.loc[summary.index.isin(recent.unique())]
+    params = btyd_params or (btyd.bgnbd_fit(population) if len(population) >= 20 else DEFAULT_BGNBD)
+    gg = gg_params or btyd.gamma_gamma_fit(population)
     frame = features_from_prepared(
         prepared, lines, interactions, events, as_of=as_of, btyd_params=params, gg_params=gg, summary=summary
     )
@@ -105,14 +124,21 @@ def model_frame(
     return frame, summary, params, gg
 
 
+def active_customers(frame: pd.DataFrame) -> pd.Series:
+    """Rows (customers) of a feature frame that the models learn from: a valid order within
+    ACTIVE_LOOKBACK_DAYS before the frame's as_of (False for customers without one)."""
+    return frame["days_since_last_order"] <= ACTIVE_LOOKBACK_DAYS
+
+
 def build_panel(orders, lines, interactions, events, *, plan: WindowPlan, progress=None) -> pd.DataFrame:
-    """Stacked rows (one per customer and cutoff) with label columns churn, spend, n_orders."""
+    """Stacked rows (one per active customer and cutoff, see `active_customers`) with label
+    columns churn, spend, n_orders."""
     parts = []
     for i, cutoff in enumerate(plan.cutoffs):
         frame, _, _, _ = model_frame(
             orders, lines, interactions, events, as_of=cutoff, window_days=plan.label_days
         )
-        frame = frame.loc[frame["order_count"].notna()]
+        frame = frame.loc[active_customers(frame)]
         outcome = window_outcomes(orders, start=cutoff, days=plan.label_days).reindex(frame.index)
         frame["label_orders"] = outcome["orders"].fillna(0.0)
         frame["label_spend"] = outcome["spend"].fillna(0.0)

@@ -3,8 +3,10 @@
 Per axis: the axis's features (those with data) are log-compressed when skewed,
 median-imputed and standardised; K-Means with k in 2..6 picked by silhouette (fixed
 seed, silhouette on a sample when large). Clusters are ordered by the centroid of the
-axis's key feature and named with the axis's words. A customer with no data on an
-axis gets "unknown". Membership strength = softmax over negative squared distances.
+axis's key feature and named with the axis's words; a customer takes the word of their own
+key value (the nearest centroid along that feature), so no word contradicts the value it
+describes. A customer with no data on an axis gets "unknown". Membership strength =
+softmax over negative squared distances (along the key feature when the customer has it).
 Archetype = the labels on the headline axes (first three axes with data in
 HEADLINE_AXES), e.g. "Premium Deal-Hunter Long-Term".
 """
@@ -140,7 +142,7 @@ def _fit_axis(frame: pd.DataFrame, axis: str) -> AxisModel | None:
         score, k = best
         km = KMeans(n_clusters=k, n_init=2, random_state=SEED).fit(X)
     key = AXIS_WORDS[axis][0]
-    key_index = columns.index(key) if key in columns else 0
+    key_index = columns.index(key) if key in columns else 0  # as _order_index
     order = np.argsort(km.cluster_centers_[:, key_index])
     sizes = np.bincount(km.labels_, minlength=km.n_clusters)[order]
     return AxisModel(
@@ -157,9 +159,26 @@ def _fit_axis(frame: pd.DataFrame, axis: str) -> AxisModel | None:
     )
 
 
+def _order_index(model: AxisModel) -> int:
+    """Position of the feature the clusters are ordered (and their words chosen) by."""
+    key = AXIS_WORDS[model.axis][0]
+    return model.features.index(key) if key in model.features else 0
+
+
 def _assign_axis(frame: pd.DataFrame, model: AxisModel) -> tuple[np.ndarray, np.ndarray]:
     X, known = _transform(frame, model)
     distances = ((X[:, None, :] - model.centroids[None, :, :]) ** 2).sum(axis=2)
+    # The words describe the key feature ("active": few days since the last order), so a
+    # customer with a key value is placed by it alone, among the centroids ordered by it: a
+    # word's rank never falls as the value rises. The nearest centroid over all the axis's
+    # features can contradict the value (every one-time buyer has recency_tenure_ratio 1 and
+    # BG/NBD p_alive 1: buyers last seen 15 months ago came out "active"). The clusters are
+    # still found on all the features, and place a customer who has no key value.
+    key = _order_index(model)
+    name = model.features[key]
+    has_key = frame.reindex(columns=[name])[name].notna().to_numpy()
+    along_key = (X[:, None, key] - model.centroids[None, :, key]) ** 2
+    distances = np.where(has_key[:, None], along_key, distances)
     logits = -distances
     logits -= logits.max(axis=1, keepdims=True)
     weights = np.exp(logits)
@@ -178,10 +197,13 @@ def archetype_id(labels: tuple[str, ...]) -> str:
     return "arch_" + hashlib.sha1("|".join(labels).encode()).hexdigest()[:10]  # noqa: S324 (an id, not security)
 
 
-def segmentation_fit(frame: pd.DataFrame) -> Segmentation:
+def segmentation_fit(frame: pd.DataFrame, *, learn_from: pd.Series | None = None) -> Segmentation:
+    """Each axis's clusters, found on the rows `learn_from` marks (every row when None); the
+    archetypes (names, sizes, centroids) of every row, so each customer's is defined."""
+    population = frame if learn_from is None else frame.loc[learn_from]
     axes = {}
     for axis in AXES:
-        model = _fit_axis(frame, axis)
+        model = _fit_axis(population, axis)
         if model is not None:
             axes[axis] = model
     headline = tuple(a for a in HEADLINE_AXES if a in axes)[:3]

@@ -57,12 +57,15 @@ def train_all(
     frame, summary, bg, gg = panel.model_frame(
         orders, lines, interactions, events, as_of=as_of, window_days=plan.label_days
     )
+    # The typical carry exponent and the DNA clusters describe the population the models
+    # learn from (panel.active_customers); the long-lapsed are assigned to them when scored.
+    active = panel.active_customers(frame)
     if churn_model.carry_weight < 1.0:
-        churn_model.carry_reference = CarryReference.from_summary(summary, bg)
+        churn_model.carry_reference = CarryReference.from_summary(summary.loc[active], bg)
     # The hurdle's metrics need both models' validation answers; they are not stored.
     spend_model.metrics.update(ltv.hurdle_validation(stacked, churn_model, spend_model))
     churn_model.validation = spend_model.validation = None
-    seg = segmentation.segmentation_fit(frame)
+    seg = segmentation.segmentation_fit(frame, learn_from=active)
     if progress:
         progress("done", 3, 3)
     placed = pd.to_datetime(orders["placed_at"], utc=True)
@@ -190,8 +193,7 @@ def score_chunks(
     out["churn_confidence"] = churn_model.confidence()
     out["p_purchase"] = p_buy
     out["predicted_spend"] = p_buy * given_buy
-    out["spend_p10"] = ltv.spend_range(p_buy, given_buy, spend_model.shape, 0.10)
-    out["spend_p90"] = ltv.spend_range(p_buy, given_buy, spend_model.shape, 0.90)
+    out["spend_p10"], out["spend_p90"] = ltv.spend_interval(p_buy, given_buy, spend_model.shape)
     out["expected_orders"] = p_buy * carry.orders_given_buy_horizon
     next_days = ltv.expected_next_order_days(bg, summary, horizon_days=horizon_days)
     next_date = as_of.tz_localize(None) + pd.to_timedelta(next_days, unit="D")

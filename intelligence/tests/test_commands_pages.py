@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -101,6 +102,16 @@ def test_staff_customer_page(trained, customer_id, staff_client, django_assert_m
     html = response.content.decode()
     assert 'id="intel-customer"' in html and "Recommendations" in html
     assert staff_client.get("/intelligence/customers/%3Cscript%3E/").status_code == 404
+
+
+def test_staff_customer_page_range_holds_the_forecast(trained, staff_client):
+    # The least likely buyer with a forecast: the bare p10-p90 of their spend read "0.00 - 0.00".
+    row = CustomerIntelligence.objects.filter(predicted_ltv__gte=1).order_by("p_purchase").first()
+    assert row.p_purchase < 0.1
+    html = staff_client.get(f"/intelligence/customers/{row.customer_id}/").content.decode()
+    forecast = float(re.search(r'id="ltv-forecast">([\d.]+) ', html).group(1))
+    low, high = (float(v) for v in re.search(r"likely range ([\d.]+) \S ([\d.]+) ", html).groups())
+    assert low <= forecast <= high and forecast >= 1
 
 
 def test_export_progress_counts_customers_not_rows(trained, customer_id, tmp_path):

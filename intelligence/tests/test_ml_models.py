@@ -8,7 +8,7 @@ import pytest
 
 from intelligence.ml import btyd, evaluation, ltv, panel, training
 from intelligence.ml.cdnow import load_cdnow_frames
-from intelligence.ml.segmentation import UNKNOWN
+from intelligence.ml.segmentation import AXIS_WORDS, UNKNOWN
 
 # Pure ML (no models), but the app's tests all run under pytest-django.
 pytestmark = pytest.mark.django_db
@@ -124,6 +124,26 @@ def test_score_all_contract(scored):
     assert (dates <= (AS_OF + pd.Timedelta(days=HORIZON)).tz_localize(None)).all()
 
 
+def test_ltv_range_holds_the_forecast(scored):
+    # The mean of a zero-inflated spend distribution need not lie between its p10 and p90:
+    # a customer unlikely to buy had "13, range 0-0". The range is widened to hold it.
+    assert (scored["p_purchase"] < 0.1).any()
+    assert (scored["spend_p10"] <= scored["predicted_spend"] + 1e-9).all()
+    assert (scored["predicted_spend"] <= scored["spend_p90"] + 1e-9).all()
+
+
+def test_ltv_range_of_a_customer_unlikely_to_buy():
+    p_buy, given_buy = np.array([0.014, 0.107, 0.95]), np.array([960.0, 1300.0, 100.0])
+    mean = p_buy * given_buy
+    assert ltv.spend_range(p_buy, given_buy, 0.5, 0.90)[0] == 0.0  # the bare p90 of "13, range 0-0"
+    low, high = ltv.spend_interval(p_buy, given_buy, 0.5)
+    assert (low <= mean).all() and (mean <= high).all()
+    assert low[0] == 0.0 and high[0] == pytest.approx(13.44)
+    # A likely buyer keeps the quantiles themselves.
+    assert low[2] == pytest.approx(ltv.spend_range(p_buy, given_buy, 0.5, 0.10)[2])
+    assert high[2] == pytest.approx(ltv.spend_range(p_buy, given_buy, 0.5, 0.90)[2])
+
+
 def test_factors_and_recommendations_in_words(scored):
     row = scored.sort_values("churn_probability").iloc[-1]
     assert len(row["top_factors"]) == 3
@@ -175,6 +195,53 @@ def test_segmentation_labels_strengths_and_unknown_axes(bundle, scored):
     assert sum(a["size"] for a in archetypes) == len(scored)
     assert set(scored["archetype_id"]) == {a["archetype_id"] for a in archetypes}
     assert all(a["name"] and a["centroid"] for a in archetypes)
+
+
+def test_dna_words_never_contradict_the_customers_own_values(bundle, scored):
+    # Each axis's words describe its key feature (recency: days since the last order). A
+    # customer with a larger key value never gets a lower word: assigned by the nearest
+    # centroid over all the recency features, one-time buyers (recency_tenure_ratio and
+    # BG/NBD p_alive both 1) could be "active" while others seen more recently were "lapsing".
+    for axis, model in bundle.segmentation.axes.items():
+        key = AXIS_WORDS[axis][0] if AXIS_WORDS[axis][0] in model.features else model.features[0]
+        labels = scored["axes"].map(lambda a, axis=axis: a[axis]["label"])
+        rank = labels.map({word: i for i, word in enumerate(model.labels)})
+        known = scored[key].notna()
+        by_value = rank[known].iloc[np.argsort(scored.loc[known, key].to_numpy(), kind="stable")]
+        assert by_value.is_monotonic_increasing, axis
+    recency = scored["axes"].map(lambda a: a["recency"]["label"])
+    words = bundle.segmentation.axes["recency"].labels
+    days = scored["days_since_last_order"]
+    assert days[recency == words[0]].max() < days[recency == words[-1]].min()
+
+
+def test_long_lapsed_customers_are_scored_but_do_not_teach_the_models(bundle, frames, history):
+    # The demo's case: a shop's customers plus an old import whose customers last bought
+    # decades before as_of (here CDNOW again, 28 years earlier). The models, their typical
+    # customer and the DNA clusters are those of the active customers alone.
+    shift = pd.Timedelta(weeks=28 * 52)  # whole weeks: the same weekdays
+    old = history.assign(
+        customer_id="old-" + history["customer_id"],
+        placed_at=history["placed_at"] - shift,
+        order_id=history["order_id"] + 10**7,
+    )
+    orders = pd.concat([history, old], ignore_index=True)
+    others = (frames["lines"], frames["interactions"], frames["events"])
+    mixed = training.train_all(orders, *others, as_of=AS_OF, horizon_days=HORIZON)
+    assert mixed.plan == bundle.plan
+    for kind, name in (("churn", "roc_auc"), ("churn", "brier"), ("ltv", "spend_spearman")):
+        assert mixed.metrics[kind][name] == pytest.approx(bundle.metrics[kind][name], rel=1e-6), name
+    assert mixed.params["bgnbd"] == pytest.approx(bundle.params["bgnbd"], rel=1e-6)
+    assert mixed.churn.typical == pytest.approx(bundle.churn.typical, rel=1e-6)
+    assert mixed.churn.typical["days_since_last_order"] < HORIZON
+    # Still scored: near-certain churners, on the last recency word.
+    scored = training.score_all(mixed, orders, *others, as_of=AS_OF, explain=False)
+    lapsed = scored.loc[scored.index.str.startswith("old-")]
+    assert len(lapsed) == history["customer_id"].nunique()
+    lapsed = lapsed.loc[lapsed["order_count"].notna()]  # not those with $0 orders alone
+    assert (lapsed["churn_probability"] > 0.9).all()
+    last_word = mixed.segmentation.axes["recency"].labels[-1]
+    assert lapsed["axes"].map(lambda a: a["recency"]["label"]).eq(last_word).all()
 
 
 def test_other_horizon_is_answered_for_that_horizon(bundle, frames, history, scored):
