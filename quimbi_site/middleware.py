@@ -70,9 +70,10 @@ class IdempotencyKeyMiddleware:
         key = request.META.get(self.header)
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
-        if not key or len(key) > 255:
+        # The key is stored and looked up as text: PostgreSQL text cannot hold a NUL.
+        if not key or len(key) > 255 or "\x00" in key:
             return json_error_response(
-                "idempotency_error", "Idempotency-Key must be 1 to 255 characters.", 400
+                "idempotency_error", "Idempotency-Key must be 1 to 255 characters, none of them NUL.", 400
             )
         owner = _owner(request)
         if owner is None:

@@ -58,6 +58,13 @@ LONG_FIELD = {
     "customers": "name",
 }
 BLOB_FIELD = {"interactions": "metadata", "events": "properties"}
+TIME_FIELD = {
+    "orders": "placed_at",
+    "interactions": "occurred_at",
+    "events": "occurred_at",
+    "customers": "updated_at",
+    "webhook": "created_at",
+}
 
 
 def _case_malformed(endpoint):
@@ -110,6 +117,15 @@ def _case_huge_numbers(endpoint):
     if endpoint == "webhook":
         return _body(endpoint, {**_valid(endpoint), "id": HUGE, "total_price": HUGE}), "application/json"
     return _body(endpoint, {**_valid(endpoint), **HUGE_NUMBERS[endpoint]}), "application/json"
+
+
+def _case_time_offset_past_calendar(endpoint):
+    # Valid ISO 8601 whose UTC time has no datetime: year 1 at +14:00 (and 9999 at -12:00 for the
+    # version, read by another path). Once an OverflowError, a 500.
+    record = {**_valid(endpoint), TIME_FIELD[endpoint]: "0001-01-01T00:00:00+14:00"}
+    if endpoint == "orders":
+        record["updated_at"] = "9999-12-31T23:59:59-12:00"
+    return _body(endpoint, record), "application/json"
 
 
 def _case_nul_escape(endpoint):
@@ -183,6 +199,7 @@ CASES = {
     "infinity": (_case_infinity, 400),
     "overflowing_float": (_case_overflowing_float, 400),
     "huge_numbers": (_case_huge_numbers, 400),
+    "time_offset_past_calendar": (_case_time_offset_past_calendar, 400),
     "nul_escape": (_case_nul_escape, 400),
     "raw_nul_byte": (_case_raw_nul_byte, 400),
     "invalid_utf8": (_case_invalid_utf8, 400),
@@ -195,9 +212,10 @@ CASES = {
     "body_over_5mb": (_case_body_too_large, 413),
 }
 ENDPOINTS = ["orders", "interactions", "events", "customers", "webhook"]
-# A webhook body is stored as Shopify sent it (it is signed): a huge id or total is
-# rejected when the order is processed, and the delivery is marked failed instead.
-WEBHOOK_STORES = {"huge_numbers"}
+# A webhook body is stored as Shopify sent it (it is signed): a huge id or total, or a time
+# outside the calendar, is rejected when the order is processed, and the delivery is marked
+# failed instead.
+WEBHOOK_STORES = {"huge_numbers", "time_offset_past_calendar"}
 
 
 def _stored_counts() -> dict:
@@ -259,6 +277,26 @@ def test_webhook_with_huge_numbers_fails_processing_and_stores_no_order(
         )
     assert response.status_code == 200
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
+    assert Order.objects.count() == 0
+
+
+def test_webhook_with_a_time_outside_the_calendar_fails_processing_with_the_reason(
+    api_client, django_capture_on_commit_callbacks
+):
+    when = "0001-01-01T00:00:00+14:00"
+    body = json.dumps({**load("order.json"), "processed_at": when, "created_at": when}).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.generic(
+            "POST",
+            "/api/data/webhooks/shopify/orders/create",
+            body,
+            content_type="application/json",
+            HTTP_X_SHOPIFY_HMAC_SHA256=sign(body),
+        )
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert "placed_at" in str(delivery.result)  # the record's error, not an OverflowError
     assert Order.objects.count() == 0
 
 

@@ -25,6 +25,9 @@ def customer_analyze(
     if not customer_id:
         raise InvalidQuery("Give a customer_id or an inline context.")
     customer_id = str(customer_id)
+    if "\x00" in customer_id:
+        # No id holds a NUL, and PostgreSQL cannot even compare text with one (a URL's %00).
+        raise CustomerNotFound(f"No customer {customer_id!r}.", details={"customer_id": customer_id})
     version = registry.active_version_require()
     cached = intel_cache.analysis_get(customer_id=customer_id, version_id=version.pk)
     if cached is not None:
@@ -79,8 +82,10 @@ def _prior_row(*, customer_id: str, version: ModelVersion, as_of: date) -> Custo
     """A customer with no behaviour yet: the population's mean answers, marked low confidence."""
     from django.db.models import Avg
 
+    # Every stored row has p10 <= its estimate <= p90, so the means keep that order: the
+    # range holds the estimate (without them it read "0-0" next to the population's mean).
     means = CustomerIntelligence.objects.filter(model_version=version).aggregate(
-        churn=Avg("churn_probability"), ltv=Avg("predicted_ltv")
+        churn=Avg("churn_probability"), ltv=Avg("predicted_ltv"), p10=Avg("ltv_p10"), p90=Avg("ltv_p90")
     )
     churn = means["churn"] if means["churn"] is not None else 0.5
     return CustomerIntelligence(
@@ -96,6 +101,8 @@ def _prior_row(*, customer_id: str, version: ModelVersion, as_of: date) -> Custo
         churn_probability=churn,
         risk_band="unknown",
         predicted_ltv=means["ltv"] or 0.0,
+        ltv_p10=means["p10"],
+        ltv_p90=means["p90"],
         archetype="Unclassified",
         recommendations=["No purchase history yet: welcome them and learn their preferences."],
     )
@@ -110,18 +117,34 @@ def context_analyze(*, context: dict[str, Any]) -> interface.CustomerIntelligenc
     version = registry.active_version_require()
     data = frame_loader.frames_from_context(context=context)
     if not any(len(frame) for frame in data.values()):
-        raise InvalidQuery("The context holds no dated orders, interactions or events.")
+        raise InvalidQuery(
+            "The context holds no readable orders (placed_at, total), interactions or events (occurred_at)."
+        )
     if context.get("as_of"):
-        as_of = date.fromisoformat(str(context["as_of"])[:10])
+        as_of = _context_as_of(context["as_of"])
     else:
         last = frame_loader.latest_data_date(data["orders"]) or timezone.now().date()
         as_of = min(last, timezone.now().date()) + timedelta(days=1)
     data = frame_loader.frames_before(data=data, as_of=as_of)
+    if not any(len(frame) for frame in data.values()):
+        raise InvalidQuery("The context holds no behaviour before as_of.")
     scores = scoring.scores_compute(version=version, data=data, as_of=as_of)
     rows = rows_from_scores(scores=scores, version=version, as_of=as_of, computed_at=timezone.now())
     if not rows:
         raise InvalidQuery("The context holds no behaviour before as_of.")
     return intelligence_from_row(row=rows[0], version=version)
+
+
+def _context_as_of(value: Any) -> date:
+    """The context's as_of: a date (or the date of a date-time) within the years its records may
+    have; the models' date arithmetic overflows far outside them."""
+    try:
+        as_of = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InvalidQuery("context.as_of must be a date (YYYY-MM-DD).") from None
+    if not date(1900, 1, 2) <= as_of <= date(2200, 1, 1):
+        raise InvalidQuery("context.as_of must be between 1900-01-02 and 2200-01-01.")
+    return as_of
 
 
 def customer_forecast_ltv(*, customer_id: str, horizon_months: int = 12) -> interface.LTVForecast:
@@ -149,7 +172,9 @@ def customer_forecast_ltv(*, customer_id: str, horizon_months: int = 12) -> inte
 def customer_segment(*, behavior: dict[str, Any]) -> interface.CustomerDNA:
     """DNA of a stored customer ({"customer_id": ...}), of inline context, or of raw feature values."""
     if not isinstance(behavior, dict) or not behavior:
-        raise InvalidQuery("behavior must be an object.")
+        raise InvalidQuery(
+            'behavior must be a non-empty object: {"customer_id": ...}, inline orders, or feature values.'
+        )
     if behavior.get("customer_id"):
         return customer_analyze(customer_id=str(behavior["customer_id"])).dna
     if any(k in behavior for k in ("orders", "interactions", "events")):

@@ -59,6 +59,65 @@ def test_unknown_customer_is_a_404_envelope(trained, api_client):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_a_customer_id_with_a_nul_is_a_404_envelope(trained, api_client):
+    # A URL's %00: PostgreSQL cannot compare text with a NUL, which was a 500 there.
+    response = api_client.get(f"{BASE}customers/1%00")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+# Raw JSON, so that 1e400 reaches the service (as an infinite float) as a client can send it.
+# ORDER stands for one readable order.
+ORDER = '{"placed_at": "1997-03-01T00:00:00Z", "total": 20}'
+
+
+def _post_raw(api_client, path: str, json_text: str):
+    return api_client.generic("POST", f"{BASE}{path}", json_text, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        '{"orders": [ORDER], "as_of": "not a date"}',
+        '{"orders": [ORDER], "as_of": 5}',
+        '{"orders": [ORDER], "as_of": "9999-12-31"}',
+        '{"orders": [ORDER], "as_of": "0001-01-01"}',
+        '{"orders": [ORDER], "as_of": "1990-01-01"}',  # before every order
+        '{"orders": [{"placed_at": "0001-01-01T00:00:00+14:00", "total": 20}]}',
+        '{"orders": [{"placed_at": "9999-12-31T23:00:00-12:00", "total": 20}]}',
+        '{"orders": [{"placed_at": 1700000000, "total": 20}]}',
+        '{"orders": [{"placed_at": "1997-03-01", "total": 1e400}]}',
+        '{"orders": [{"placed_at": "1997-03-01", "total": 1e308}]}',
+    ],
+)
+def test_inline_context_without_readable_behaviour_is_a_400(trained, api_client, context):
+    """Each was a 500 (date arithmetic overflowing, empty frames, infinite totals in the answer)."""
+    context = context.replace("ORDER", ORDER)
+    for path, field in (("analyze", "context"), ("segment", "behavior")):
+        response = _post_raw(api_client, path, f'{{"{field}": {context}}}')
+        assert response.status_code == 400, (path, response.content[:300])
+        assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        '{"orders": [ORDER, {"placed_at": "1997-04-01", "total": "10", "item_count": 1e400, '
+        '"lines": [{"sku": "A", "quantity": 1e400, "unit_price": "x", "discount": 1e400}]}]}',
+        '{"orders": [ORDER, {"placed_at": "1997-04-01", "total": "10", "status": {"a": 1}, '
+        '"channel": [1], "currency": 5, "lines": {"sku": "A"}}]}',
+        '{"orders": [ORDER], "events": [{"occurred_at": "0001-01-01T00:00:00+01:00", "name": {}}], '
+        '"interactions": [{"occurred_at": "1997-04-01", "kind": [1], "channel": {}}]}',
+    ],
+)
+def test_unreadable_values_in_inline_context_count_as_missing(trained, api_client, context):
+    """Values of another type or out of range, next to readable ones, were a 500 in the models."""
+    context = context.replace("ORDER", ORDER)
+    response = _post_raw(api_client, "analyze", f'{{"context": {context}}}')
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["historic"]["order_count"] == context.count('"placed_at"')
+
+
 def test_no_model_is_a_503_envelope(trained, customer_id, api_client):
     ModelVersion.objects.update(active=False)
     response = api_client.post(f"{BASE}predict/churn", {"customer_id": customer_id}, format="json")

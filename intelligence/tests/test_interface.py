@@ -69,6 +69,16 @@ def test_unknown_customer(trained):
         interface.analyze_customer(customer_id="no-such-customer")
 
 
+def test_a_customer_without_behaviour_gets_the_population_answer_with_its_range(trained):
+    from ingestion import interface as ingestion
+
+    ref = ingestion.sync_customer(source="shop", data={"customer_id": "new-1", "email": "new@example.com"})
+    intel = interface.analyze_customer(customer_id=ref.customer_id)
+    assert intel.churn.confidence == "low"
+    assert 0 <= intel.ltv.p10 <= intel.ltv.predicted_spend <= intel.ltv.p90
+    assert intel.ltv.p90 > 0
+
+
 def test_inline_context_is_scored_without_storing(trained):
     count = CustomerIntelligence.objects.count()
     intel = interface.analyze_customer(

@@ -1,7 +1,7 @@
 """Marketing API: one small view per operation (parse, call one service, serialize)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -110,10 +110,13 @@ class SegmentDetailApi(MarketingApi):
 class SegmentPreviewApi(MarketingApi):
     @extend_schema_serializer(component_name="MarketingSegmentPreviewQuery")
     class QuerySerializer(serializers.Serializer):
-        sample_size = serializers.IntegerField(min_value=0, max_value=200, default=20)
+        sample_size = serializers.IntegerField(
+            min_value=0, max_value=200, default=20, help_text="Customers in the sample."
+        )
 
     @extend_schema(
-        parameters=[OpenApiParameter("sample_size", int, description="0..200, default 20")],
+        # The serializer itself, so the schema gives the bounds it enforces.
+        parameters=[QuerySerializer],
         responses=out.AudiencePreviewSerializer,
         summary="Audience preview: how many customers match now, and a sample",
     )
@@ -144,14 +147,13 @@ class SegmentSnapshotListCreateApi(_Paginated):
 class SegmentChangesApi(MarketingApi):
     @extend_schema_serializer(component_name="MarketingSegmentChangesQuery")
     class QuerySerializer(serializers.Serializer):
-        from_snapshot = serializers.IntegerField(required=False)
-        to_snapshot = serializers.IntegerField(required=False)
+        from_snapshot = serializers.IntegerField(
+            required=False, help_text="Default: the second most recent snapshot."
+        )
+        to_snapshot = serializers.IntegerField(required=False, help_text="Default: the most recent snapshot.")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("from_snapshot", int, description="Default: the second most recent snapshot."),
-            OpenApiParameter("to_snapshot", int, description="Default: the most recent snapshot."),
-        ],
+        parameters=[QuerySerializer],
         responses=out.MembershipChangeSerializer,
         summary="Who entered and who left the segment between two snapshots",
     )

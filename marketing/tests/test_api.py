@@ -248,3 +248,8 @@ def test_schema_documents_the_marketing_endpoints_without_warnings(api_client, c
     assert len(paths) == 12
     err = capsys.readouterr().err
     assert "marketing" not in err, err
+    # Query parameters carry the bounds the views enforce: a sample_size of -1 or 201 is a 400,
+    # which a client reading the schema must be able to know.
+    preview = schema["paths"]["/api/marketing/segments/{segment_id}/preview"]["get"]
+    sample_size = next(p for p in preview["parameters"] if p["name"] == "sample_size")
+    assert (sample_size["schema"]["minimum"], sample_size["schema"]["maximum"]) == (0, 200)

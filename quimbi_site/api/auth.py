@@ -54,7 +54,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 def _valid_key(raw_key: str) -> ClientApiKey | None:
-    if not raw_key or len(raw_key) > 200 or "." not in raw_key:
+    # No key holds a NUL, and PostgreSQL cannot compare its prefix with one (a 500, not a 401).
+    if not raw_key or len(raw_key) > 200 or "." not in raw_key or "\x00" in raw_key:
         return None
     try:
         key = ClientApiKey.objects.get_from_key(raw_key)

@@ -393,7 +393,8 @@ def test_the_agents_ai_draft_for_a_hostile_ticket_is_escaped_and_ignores_the_inj
 ):
     ticket = _create(api_client, " ".join(CORPUS.values())[:40_000], team)
 
-    page = agent_client.post(f"/support/tickets/{ticket['id']}/draft")
+    # The draft request redirects to the ticket page, which shows it (POST-redirect-GET).
+    page = agent_client.post(f"/support/tickets/{ticket['id']}/draft", follow=True)
 
     assert page.status_code == 200
     html = page.content.decode()

@@ -225,7 +225,11 @@ def parse_time(v: Any) -> datetime | None:
     if tz is None:
         dt = dt.replace(tzinfo=UTC)
     elif tz is not UTC:
-        dt = dt.astimezone(UTC)
+        try:
+            dt = dt.astimezone(UTC)
+        except OverflowError:
+            # Year 1 with a positive offset (or 9999 with a negative one) has no UTC datetime.
+            return None
     return dt if _MIN_TIME <= dt < _MAX_TIME else None
 
 
