@@ -283,6 +283,8 @@ ANTHROPIC_MAX_RETRIES = env.int("ANTHROPIC_MAX_RETRIES", default=2)
 # One budget for a whole call, retries and back-off included (then the offline answer).
 ANTHROPIC_DEADLINE_SECONDS = env.float("ANTHROPIC_DEADLINE_SECONDS", default=45.0)
 GENERATION_DAILY_TOKEN_BUDGET = env.int("GENERATION_DAILY_TOKEN_BUDGET", default=200_000)
+# The smallest credit or money off a draft proposes (shop currency): a dollar or two reads as token.
+GENERATION_MIN_OFFER_VALUE = env.float("GENERATION_MIN_OFFER_VALUE", default=5.0)
 
 # --- Platform and applications ---------------------------------------------
 QUIMBI_INTELLIGENCE_HORIZON_DAYS = env.int("QUIMBI_INTELLIGENCE_HORIZON_DAYS", default=365)
@@ -291,6 +293,10 @@ QUIMBI_ML_THREADS = env.int("QUIMBI_ML_THREADS", default=None)
 QUIMBI_RESCORE_CHUNK = 500
 QUIMBI_PLATFORM_TIMEOUT_SECONDS = env.float("QUIMBI_PLATFORM_TIMEOUT_SECONDS", default=3.0)
 SUPPORT_FROM_EMAIL = env.str("SUPPORT_FROM_EMAIL", default="")
+# Beat queues again what a lost or failed task still owes after these many minutes: interaction
+# reports and reply e-mails (support), campaign sends whose outbox stopped growing (marketing).
+SUPPORT_FOLLOWUP_AFTER_MINUTES = env.int("SUPPORT_FOLLOWUP_AFTER_MINUTES", default=5)
+MARKETING_SEND_STALL_MINUTES = env.int("MARKETING_SEND_STALL_MINUTES", default=30)
 GENERATION_BREAKER_THRESHOLD = env.int("GENERATION_BREAKER_THRESHOLD", default=5)
 GENERATION_BREAKER_COOLDOWN_SECONDS = env.float("GENERATION_BREAKER_COOLDOWN_SECONDS", default=60.0)
 
