@@ -134,9 +134,19 @@ class VariantResultSerializer(serializers.Serializer):
     recipients = serializers.IntegerField()
     conversions = serializers.IntegerField()
     conversion_rate = serializers.FloatField()
+    ci_low = serializers.FloatField(
+        allow_null=True, help_text="Wilson interval of the conversion rate at confidence 1 - alpha."
+    )
+    ci_high = serializers.FloatField(allow_null=True)
     z = serializers.FloatField(allow_null=True, help_text="Against the control (first variant).")
-    p_value = serializers.FloatField(allow_null=True, help_text="Two-sided, pooled two-proportion z-test.")
-    significant = serializers.BooleanField()
+    p_value = serializers.FloatField(
+        allow_null=True,
+        help_text="Two-sided: pooled two-proportion z-test, or Fisher's exact test on small counts.",
+    )
+    test = serializers.CharField(allow_null=True, help_text="`z` or `fisher`; null for the control.")
+    significant = serializers.BooleanField(
+        help_text="p_value < alpha / (number of treatments): Bonferroni-corrected against the control."
+    )
 
 
 class ABTestResultSerializer(serializers.Serializer):

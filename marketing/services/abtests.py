@@ -41,9 +41,13 @@ class VariantResult:
     recipients: int
     conversions: int
     conversion_rate: float
+    # Wilson interval of the conversion rate at the test's confidence (1 - alpha); None without sends.
+    ci_low: float | None
+    ci_high: float | None
     z: float | None  # against the control (the first variant); None for the control
     p_value: float | None
-    significant: bool
+    test: str | None  # "z", or "fisher" when the counts are too small for the z-test
+    significant: bool  # p_value below alpha shared out over the treatments (Bonferroni)
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,18 @@ def abtest_evaluate(*, ab_test: ABTest, now: datetime | None = None) -> ABTestRe
             counts[variant_id][1] += customer_id in converted
     control = variants[0]
     n_c, x_c = counts[control.pk]
+    # Each treatment is compared with the control: k-1 tests, so alpha is shared out among them
+    # (Bonferroni), or an A/B/n test would find a "winner" by chance far more often than alpha.
+    per_test_alpha = ab_test.alpha / max(1, len(variants) - 1)
     results = []
     for variant in variants:
         n, x = counts[variant.pk]
         test = (
             None
             if variant is control
-            else stats.two_proportion_z_test(successes_a=x_c, n_a=n_c, successes_b=x, n_b=n)
+            else stats.proportions_compare(successes_a=x_c, n_a=n_c, successes_b=x, n_b=n)
         )
+        interval = stats.wilson_interval(successes=x, n=n, confidence=1 - ab_test.alpha)
         results.append(
             VariantResult(
                 variant_id=variant.pk,
@@ -92,9 +100,12 @@ def abtest_evaluate(*, ab_test: ABTest, now: datetime | None = None) -> ABTestRe
                 recipients=n,
                 conversions=x,
                 conversion_rate=x / n if n else 0.0,
+                ci_low=interval[0] if interval else None,
+                ci_high=interval[1] if interval else None,
                 z=test.z if test else None,
                 p_value=test.p_value if test else None,
-                significant=bool(test and test.p_value < ab_test.alpha),
+                test=test.method if test else None,
+                significant=bool(test and test.p_value < per_test_alpha),
             )
         )
     winner = _winner(results)

@@ -40,6 +40,9 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 OPEN_TICKET_STATUSES = frozenset({"open", "new", "pending"})
 REASON_URGENT_TICKET = "open_urgent_support_interaction"
 CHUNK = 500
+# A scheduled time this far in the past is still "now" (clock skew, a form filled in slowly);
+# anything older is refused: the beat task would send it at once, which nobody asked for.
+SCHEDULE_GRACE = timedelta(minutes=5)
 
 
 # --- templates --------------------------------------------------------------
@@ -114,7 +117,13 @@ def variant_add(
 
 
 @transaction.atomic
-def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime) -> Campaign:
+def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime, now: datetime | None = None) -> Campaign:
+    now = now or timezone.now()
+    if scheduled_at < now - SCHEDULE_GRACE:
+        raise InvalidCampaign(
+            "scheduled_at is in the past; send now instead, or give a time to come.",
+            details={"scheduled_at": scheduled_at.isoformat(), "now": now.isoformat()},
+        )
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         raise CampaignStateConflict(f"A {campaign.status} campaign cannot be rescheduled.")

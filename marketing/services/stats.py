@@ -1,4 +1,4 @@
-"""Deterministic variant assignment and the two-proportion z-test."""
+"""Deterministic variant assignment, the two-proportion tests and confidence intervals."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class ZTest:
     z: float
     p_value: float  # two-sided
     difference: float  # rate_b - rate_a
+    method: str = "z"  # "z" (normal approximation) or "fisher" (exact, for small counts)
+
+
+# The usual rule for the normal approximation: every expected cell count of the 2x2 table
+# at least 5. Below it the z-test's p-value is far too small (3/3 vs 0/3 gives p = 0.014,
+# the exact p is 0.1), so a handful of recipients would "win" a test.
+MIN_EXPECTED_COUNT = 5
 
 
 def two_proportion_z_test(*, successes_a: int, n_a: int, successes_b: int, n_b: int) -> ZTest | None:
@@ -47,3 +54,32 @@ def two_proportion_z_test(*, successes_a: int, n_a: int, successes_b: int, n_b: 
     z = (rate_b - rate_a) / math.sqrt(variance)
     # Two-sided p = 2 * (1 - Phi(|z|)) = erfc(|z| / sqrt(2)).
     return ZTest(z=z, p_value=math.erfc(abs(z) / math.sqrt(2)), difference=rate_b - rate_a)
+
+
+def proportions_compare(*, successes_a: int, n_a: int, successes_b: int, n_b: int) -> ZTest | None:
+    """Two-sided test of H0: p_a == p_b: the z-test, or Fisher's exact test on small counts."""
+    test = two_proportion_z_test(successes_a=successes_a, n_a=n_a, successes_b=successes_b, n_b=n_b)
+    if test is None:
+        return None
+    successes, total = successes_a + successes_b, n_a + n_b
+    smallest_expected = min(n_a, n_b) * min(successes, total - successes) / total
+    if smallest_expected >= MIN_EXPECTED_COUNT:
+        return test
+    from scipy.stats import fisher_exact
+
+    table = [[successes_b, n_b - successes_b], [successes_a, n_a - successes_a]]
+    p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
+    return ZTest(z=test.z, p_value=min(p_value, 1.0), difference=test.difference, method="fisher")
+
+
+def wilson_interval(*, successes: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion (sound near 0 and 1, unlike the Wald interval)."""
+    if n <= 0:
+        return None
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    rate = successes / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -115,3 +115,32 @@ def test_create_rules():
     sent = CampaignFactory(status="sent")
     with pytest.raises(CampaignStateConflict):
         abtests.abtest_create(campaign=sent)
+
+
+def test_a_handful_of_recipients_declares_no_winner():
+    customers = ingest_cdnow(customers=6)
+    ab_test, a, b = _test_with_two_variants()
+    _sent(ab_test, a, customers[:3])
+    _sent(ab_test, b, customers[3:])
+    _orders(customers[3:], at=SENT_AT + timedelta(days=1))  # B: 3/3, A: 0/3 -> z-test p = 0.014
+    result = abtests.abtest_evaluate(ab_test=ab_test, now=SENT_AT + timedelta(days=20))
+    treatment = result.variants[1]
+    assert treatment.test == "fisher" and treatment.p_value == pytest.approx(0.1)
+    assert not treatment.significant and result.winner is None
+    assert treatment.ci_low < 0.5 < treatment.ci_high == 1.0
+
+
+def test_several_treatments_share_alpha_out():
+    customers = ingest_cdnow(customers=90)
+    campaign = CampaignFactory(status="sent")
+    a, b, c = (VariantFactory(campaign=campaign, name=n) for n in "ABC")
+    ab_test = ABTestFactory(campaign=campaign)
+    _sent(ab_test, a, customers[:30])
+    _sent(ab_test, b, customers[30:60])
+    _sent(ab_test, c, customers[60:])
+    _orders(customers[:4], at=SENT_AT + timedelta(days=1))  # A: 4/30
+    _orders(customers[30:41], at=SENT_AT + timedelta(days=1))  # B: 11/30, p = 0.037 > 0.05 / 2
+    result = abtests.abtest_evaluate(ab_test=ab_test, now=SENT_AT + timedelta(days=20))
+    treatment = result.variants[1]
+    assert 0.025 < treatment.p_value < 0.05
+    assert not treatment.significant and result.winner is None

@@ -367,3 +367,11 @@ def test_the_stalled_send_sweep_is_on_the_beat_schedule():
     entry = settings.CELERY_BEAT_SCHEDULE["marketing-campaigns-send-stalled"]
     assert entry["task"] == tasks.campaigns_send_stalled.name
     assert entry["schedule"] <= 600
+
+
+def test_scheduling_in_the_past_is_refused():
+    campaign = _campaign()
+    with pytest.raises(InvalidCampaign):
+        campaigns.campaign_schedule(campaign=campaign, scheduled_at=timezone.now() - timedelta(days=1))
+    campaign.refresh_from_db()
+    assert campaign.status == "draft" and campaign.scheduled_at is None

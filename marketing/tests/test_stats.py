@@ -57,3 +57,35 @@ def test_assignment_roughly_follows_the_weights(weights):
 def test_assignment_needs_a_positive_weight():
     with pytest.raises(ValueError):
         stats.variant_pick(salt="x", customer_id="1", weights=[0, 0])
+
+
+@pytest.mark.parametrize(
+    ("a", "n_a", "b", "n_b"), [(0, 3, 3, 3), (0, 5, 4, 5), (1, 2, 2, 2), (0, 4, 4, 4), (1, 20, 6, 20)]
+)
+def test_small_counts_use_fishers_exact_test(a, n_a, b, n_b):
+    from scipy.stats import fisher_exact
+
+    # The z-test says 3/3 vs 0/3 is significant (p = 0.014); the exact answer is p = 0.1.
+    result = stats.proportions_compare(successes_a=a, n_a=n_a, successes_b=b, n_b=n_b)
+    expected = fisher_exact([[b, n_b - b], [a, n_a - a]]).pvalue
+    assert result.method == "fisher"
+    assert result.p_value == pytest.approx(expected)
+    tiny = stats.proportions_compare(successes_a=0, n_a=3, successes_b=3, n_b=3)
+    assert tiny.p_value > 0.05
+
+
+def test_large_counts_keep_the_z_test():
+    from scipy.stats import norm
+
+    result = stats.proportions_compare(successes_a=48, n_a=1000, successes_b=71, n_b=1000)
+    assert result.method == "z"
+    assert result.p_value == pytest.approx(2 * norm.sf(abs(result.z)))
+
+
+def test_wilson_interval_matches_the_published_formula():
+    # Newcombe (1998), table I: 81/263 -> 0.2553 to 0.3662 at 95 %; 0/10 -> 0 to 0.2775.
+    low, high = stats.wilson_interval(successes=81, n=263)
+    assert (low, high) == (pytest.approx(0.2553, abs=1e-4), pytest.approx(0.3662, abs=1e-4))
+    low, high = stats.wilson_interval(successes=0, n=10)
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.2775, abs=1e-4)
+    assert stats.wilson_interval(successes=0, n=0) is None
