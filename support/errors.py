@@ -31,6 +31,13 @@ class InvalidTransition(SupportError):
     http_status = 409
 
 
+class InvalidAssignee(SupportError):
+    """That agent is not a member of this ticket's team."""
+
+    code = "invalid_assignee"
+    http_status = 400
+
+
 class InvalidMerge(SupportError):
     """A ticket cannot be merged into itself."""
 

@@ -14,6 +14,20 @@ from support.models import Agent, Macro, Message, SLAPolicy, SLATimer, Team, Tic
 BREACHING_SOON = timedelta(hours=2)
 
 
+def customer_id_canonical(customer_id: str) -> str:
+    """The one spelling of a ticket's platform customer id, for storing and for filtering.
+
+    The platform reads a customer id as a number (`int()`), so "00000000000000000001", " 1",
+    "+1" and "1_0"-style spellings name its customer 1 or 10: stored as given, the ticket showed
+    that customer's churn yet no filter or "other tickets" by "1" found it. Ids that are not
+    numbers (no platform customer) stay as given.
+    """
+    try:
+        return str(int(customer_id))
+    except ValueError:
+        return customer_id
+
+
 def agent_for_user(*, user) -> Agent | None:
     if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "_meta"):
         return None
@@ -140,7 +154,7 @@ def queue(
     if f.get("archetype"):
         qs = qs.filter(archetype__icontains=f["archetype"])
     if f.get("customer_id"):
-        qs = qs.filter(customer_id=f["customer_id"])
+        qs = qs.filter(customer_id=customer_id_canonical(f["customer_id"]))
     if f.get("tag"):
         qs = qs.filter(tags__icontains=f'"{f["tag"]}"')  # JSON list text match: SQLite and PostgreSQL
     if f.get("q"):
@@ -151,10 +165,13 @@ def queue(
     return qs.select_related("team", "assignee__user").order_by(done, *SORTS.get(sort, SORTS["value"]))
 
 
+def ticket_messages(*, ticket: Ticket) -> QuerySet[Message]:
+    """A ticket's messages, oldest first (the id breaks ties, so pages never repeat or skip one)."""
+    return ticket.messages.select_related("author_agent__user", "author_user").order_by("created_at", "id")
+
+
 def ticket_thread(*, ticket: Ticket) -> list[Message]:
-    return list(
-        ticket.messages.select_related("author_agent__user", "author_user").order_by("created_at", "id")
-    )
+    return list(ticket_messages(ticket=ticket))
 
 
 def ticket_timers(*, ticket: Ticket) -> list[SLATimer]:

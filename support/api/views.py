@@ -46,6 +46,13 @@ class SupportApi(APIView):
         return team
 
 
+def _paginated(view: APIView, request, queryset, serializer_class) -> Response:
+    """One page of an ordered queryset in the project's envelope (count, next, previous, results)."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
 @extend_schema_serializer(component_name="SupportTicketQuery")
 class TicketQuerySerializer(serializers.Serializer):
     """The queue filters; a malformed one is a 400 (an `assignee` of "x" used to reach the database)."""
@@ -92,9 +99,7 @@ class TicketListCreateApi(SupportApi):
             sort=q["sort"],
             filters={k: v for k, v in q.items() if k not in ("view", "sort") and v},
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TicketSerializer(page, many=True).data)
+        return _paginated(self, request, qs, TicketSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: TicketSerializer})
     def post(self, request):
@@ -142,16 +147,21 @@ class TicketDetailApi(SupportApi):
                 tickets.ticket_update(
                     ticket=ticket, priority=v.get("priority"), tags=v.get("tags"), user=user
                 )
-            if "status" in v:
-                tickets.ticket_status_set(ticket=ticket, status=v["status"], user=user)
+            # The assignee before the status: "assign and close" in one request is one change, and
+            # a closed ticket takes no assignee.
             if "assignee" in v:
                 agent = selectors.agent_get(agent_id=v["assignee"], **self.who()) if v["assignee"] else None
                 routing.ticket_assign(ticket=ticket, agent=agent, user=user)
+            if "status" in v:
+                tickets.ticket_status_set(ticket=ticket, status=v["status"], user=user)
         ticket.refresh_from_db()
         return Response(TicketSerializer(ticket).data)
 
 
 class TicketMessagesApi(SupportApi):
+    # Paginated like every list (README); also puts page/page_size and the envelope in the schema.
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
     @extend_schema_serializer(component_name="SupportMessageCreate")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=50_000)
@@ -161,7 +171,7 @@ class TicketMessagesApi(SupportApi):
     @extend_schema(responses=MessageSerializer(many=True))
     def get(self, request, ticket_id: int):
         ticket = self.ticket(ticket_id)
-        return Response(MessageSerializer(selectors.ticket_thread(ticket=ticket), many=True).data)
+        return _paginated(self, request, selectors.ticket_messages(ticket=ticket), MessageSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: MessageSerializer})
     def post(self, request, ticket_id: int):
@@ -222,9 +232,11 @@ class TicketDraftApi(SupportApi):
 
 
 class AgentListApi(SupportApi):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # every list is paginated (README)
+
     @extend_schema(responses=AgentSerializer(many=True))
     def get(self, request):
-        return Response(AgentSerializer(selectors.agents_list(**self.who()), many=True).data)
+        return _paginated(self, request, selectors.agents_list(**self.who()), AgentSerializer)
 
 
 class AgentAssignNextApi(SupportApi):
@@ -245,6 +257,8 @@ class AgentAssignNextApi(SupportApi):
 
 
 class SLAPolicyListApi(SupportApi):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS  # every list is paginated (README)
+
     @extend_schema(responses=SLAPolicySerializer(many=True))
     def get(self, request):
-        return Response(SLAPolicySerializer(selectors.policies_list(), many=True).data)
+        return _paginated(self, request, selectors.policies_list(), SLAPolicySerializer)

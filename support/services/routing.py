@@ -12,8 +12,9 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from support.errors import NoEligibleTicket
+from support.errors import InvalidAssignee, InvalidTransition, NoEligibleTicket
 from support.models import Agent, AssignmentLog, Team, Ticket, TicketEvent
+from support.services.tickets import CLOSED_TICKET
 
 ACTIVE = Ticket.SLA_ACTIVE_STATUSES
 
@@ -116,7 +117,18 @@ def ticket_auto_assign(*, ticket: Ticket, reason: str = AssignmentLog.Reason.AUT
 
 @transaction.atomic
 def ticket_assign(*, ticket: Ticket, agent: Agent | None, user=None) -> Ticket:
-    """Manual assignment (may exceed capacity, as in Zendesk)."""
+    """Manual assignment (may exceed capacity, as in Zendesk).
+
+    As in Zendesk ("assignee is not a member of the group"), the agent must belong to the
+    ticket's team: the agent pages offer only those, and the API offered every agent the caller
+    can see. A closed ticket cannot change, its assignee included.
+    """
+    if ticket.status == Ticket.Status.CLOSED:
+        if (agent.pk if agent else None) == ticket.assignee_id:
+            return ticket  # the same assignee again (a client sending the whole state) is no change
+        raise InvalidTransition(CLOSED_TICKET)
+    if agent is not None and ticket.team_id and not agent.teams.filter(pk=ticket.team_id).exists():
+        raise InvalidAssignee(details={"assignee": agent.pk, "team": ticket.team.slug})
     reason = AssignmentLog.Reason.MANUAL if agent else AssignmentLog.Reason.UNASSIGN
     return _assign(ticket, agent, reason, "manual", user)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from support.errors import InvalidMerge, InvalidTransition
 from support.models import Agent, Message, SLATimer, Team, Ticket, TicketEvent
 from support.platform import get_client
+from support.selectors import customer_id_canonical
 from support.services import sla
 
 M = SLATimer.Metric
@@ -119,7 +120,7 @@ def ticket_create(
     ticket = Ticket.objects.create(
         follow_up_of=follow_up_of,
         subject=subject[:255],
-        customer_id=customer_id,
+        customer_id=customer_id_canonical(customer_id),
         requester_name=requester_name,
         requester_email=requester_email,
         channel=channel,

@@ -108,7 +108,7 @@ def test_agents_and_assign_next(world):
     agent = AgentFactory(teams=[world["billing"]])
     other = AgentFactory(teams=[world["shipping"]])
     client = _key({"support_teams": ["billing"]})
-    names = [a["username"] for a in client.get("/api/support/agents").json()]
+    names = [a["username"] for a in client.get("/api/support/agents").json()["results"]]
     assert names == [agent.user.username]
     assert client.post(f"/api/support/agents/{other.pk}/assign-next").status_code == 404
     resp = client.post(f"/api/support/agents/{agent.pk}/assign-next")
@@ -157,7 +157,7 @@ def test_ai_draft_unavailable_and_available(world, monkeypatch):
 
 
 def test_sla_policies_listed(world):
-    body = _key({"support_teams": "*"}).get("/api/support/sla-policies").json()
+    body = _key({"support_teams": "*"}).get("/api/support/sla-policies").json()["results"]
     assert len(body) == 1 and "normal" in body[0]["targets"]
 
 
