@@ -23,12 +23,16 @@ class GenerationLogAdmin(admin.ModelAdmin):
     search_fields = ["customer_id", "requester", "prompt_hash", "model"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in GenerationLog._meta.fields]
+    show_full_result_count = False  # one row per generation
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of what was generated, for whom, at what cost
 
 
 @admin.register(TokenUsage)
@@ -38,3 +42,14 @@ class TokenUsageAdmin(admin.ModelAdmin):
     search_fields = ["requester"]
     date_hierarchy = "day"
     readonly_fields = ["requester", "day", "requests", "input_tokens", "output_tokens", "updated_at"]
+
+    # Counters written by each generation call; the daily budget is read from them, so a
+    # hand-made, edited or deleted row would hand a requester budget it has already spent.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,4 +1,10 @@
-"""Admin screens for every ingestion model, kept fast at millions of rows (raw id widgets, no counts)."""
+"""Admin screens for every ingestion model, kept fast at millions of rows (raw id widgets, no counts).
+
+Ingested rows are read-only: they arrive through the idempotent ingestion services, keyed by
+(source, external id) or delivery id, so a hand edit or delete would silently break the
+exactly-once guarantee (a deleted row is re-accepted on the next replay, an edited one diverges
+from its source) and bypass the re-scoring that every ingestion triggers.
+"""
 
 from django.contrib import admin
 
@@ -15,7 +21,20 @@ from ingestion.models import (
 )
 
 
-class ExternalRefInline(admin.TabularInline):
+class IngestedReadOnly:
+    """View-only screen (and inline) for rows only the ingestion services may write."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ExternalRefInline(IngestedReadOnly, admin.TabularInline):
     model = ExternalRef
     extra = 0
     fields = ("source", "external_id", "created_at")
@@ -27,14 +46,21 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ("id", "email", "name", "first_seen_at", "last_seen_at", "merged_into")
     list_filter = (("merged_into", admin.EmptyFieldListFilter), "last_seen_at")
     search_fields = ("=id", "email", "name", "external_refs__external_id")
-    raw_id_fields = ("merged_into",)
-    readonly_fields = ("created_at", "updated_at")
+    list_select_related = ("merged_into",)
+    # Merges go through the identity service, which moves orders, refs and events with them.
+    readonly_fields = ("merged_into", "created_at", "updated_at")
     inlines = (ExternalRefInline,)
     show_full_result_count = False
 
+    def get_actions(self, request):
+        # Deleting customers in bulk cascades to their orders, events and interactions.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
 
 @admin.register(ExternalRef)
-class ExternalRefAdmin(admin.ModelAdmin):
+class ExternalRefAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = ("source", "external_id", "customer", "created_at")
     list_filter = ("source",)
     search_fields = ("external_id", "=customer__id")
@@ -44,21 +70,22 @@ class ExternalRefAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerMerge)
-class CustomerMergeAdmin(admin.ModelAdmin):
+class CustomerMergeAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = ("merged_customer_id", "into", "reason", "merged_at")
     list_filter = ("reason", "merged_at")
     search_fields = ("=merged_customer_id", "=into__id")
     raw_id_fields = ("into",)
     list_select_related = ("into",)
+    show_full_result_count = False
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(IngestedReadOnly, admin.TabularInline):
     model = OrderLine
     extra = 0
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = (
         "external_id",
         "source",
@@ -80,7 +107,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(admin.ModelAdmin):
+class OrderLineAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = ("order", "sku", "title", "category", "quantity", "unit_price", "discount")
     list_filter = ("category",)
     search_fields = ("sku", "title", "product_id", "order__external_id")
@@ -90,7 +117,7 @@ class OrderLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = (
         "external_id",
         "source",
@@ -109,7 +136,7 @@ class InteractionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = ("name", "source", "message_id", "customer", "occurred_at")
     list_filter = ("source", "name")
     search_fields = ("message_id", "name", "=customer__id")
@@ -119,7 +146,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = ("delivery_id", "source", "topic", "shop_domain", "status", "received_at", "processed_at")
     list_filter = ("source", "topic", "status")
     search_fields = ("delivery_id", "shop_domain")
@@ -128,7 +155,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestionBatch)
-class IngestionBatchAdmin(admin.ModelAdmin):
+class IngestionBatchAdmin(IngestedReadOnly, admin.ModelAdmin):
     list_display = (
         "id",
         "source",
@@ -144,3 +171,4 @@ class IngestionBatchAdmin(admin.ModelAdmin):
     search_fields = ("source",)
     readonly_fields = ("started_at", "finished_at")
     date_hierarchy = "started_at"
+    show_full_result_count = False

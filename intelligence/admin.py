@@ -17,6 +17,27 @@ METRIC_KEYS = (
 )
 
 
+class ModelVersionListFilter(admin.RelatedFieldListFilter):
+    """Filter by model version without reading every version's artefact (megabytes each)."""
+
+    def field_choices(self, field, request, model_admin):
+        versions = ModelVersion.objects.only("id", "kind", "active")
+        return [(version.pk, str(version)) for version in versions]
+
+
+class ScoredReadOnly:
+    """View-only screen: rows written by training and batch scoring only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = (
@@ -55,6 +76,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # versions come from training
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The active version scores every customer: roll back or activate another one first.
+        return obj is None or not obj.active
+
+    def get_actions(self, request):
+        # A bulk delete could take the active version (and its archetypes) with it.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.display(description="churn ROC AUC")
     def churn_auc(self, obj):
@@ -100,9 +131,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Archetype)
-class ArchetypeAdmin(admin.ModelAdmin):
+class ArchetypeAdmin(ScoredReadOnly, admin.ModelAdmin):
     list_display = ("name", "key", "size", "model_version")
-    list_filter = ("model_version",)
+    list_filter = (("model_version", ModelVersionListFilter),)
     search_fields = ("name", "key")
     list_select_related = ("model_version",)
     readonly_fields = ("model_version", "key", "name", "centroid", "size")
@@ -112,7 +143,7 @@ class ArchetypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerIntelligence)
-class CustomerIntelligenceAdmin(admin.ModelAdmin):
+class CustomerIntelligenceAdmin(ScoredReadOnly, admin.ModelAdmin):
     list_display = (
         "customer_id",
         "archetype",
@@ -130,14 +161,12 @@ class CustomerIntelligenceAdmin(admin.ModelAdmin):
         "has_open_support_interaction",
         "churn_model",
         "ltv_model",
-        "model_version",
+        ("model_version", ModelVersionListFilter),
     )
     search_fields = ("customer_id", "archetype")
     list_select_related = ("model_version",)
     readonly_fields = [f.name for f in CustomerIntelligence._meta.fields]
+    show_full_result_count = False  # one row per customer
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("model_version__artifact")
-
-    def has_add_permission(self, request) -> bool:
-        return False

@@ -84,11 +84,20 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["customer_id", "campaign", "variant", "status", "suppressed_reason", "send_at", "sent_at"]
     list_filter = ["status", "suppressed_reason", "campaign"]
     search_fields = ["customer_id", "email", "subject", "campaign__name"]
-    list_select_related = ["campaign", "variant"]
+    # A variant prints as "<campaign> / <name>".
+    list_select_related = ["campaign", "variant__campaign"]
     raw_id_fields = ["enrollment"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    show_full_result_count = False  # one row per recipient per send
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The outbox row is what makes a send exactly-once per recipient: deleting it re-sends.
         return False
 
 
@@ -97,11 +106,20 @@ class ABTestAdmin(admin.ModelAdmin):
     list_display = ["name", "campaign", "conversion_window_days", "alpha", "winner", "evaluated_at"]
     list_filter = ["evaluated_at"]
     search_fields = ["name", "campaign__name"]
-    list_select_related = ["campaign", "winner"]
+    list_select_related = ["campaign", "winner__campaign"]
     readonly_fields = ["winner", "evaluated_at", "last_result"]
 
 
-class JourneyStepInline(admin.TabularInline):
+class VariantChoicesMixin:
+    """Variant selects print "<campaign> / <name>": fetch the campaign in the same query."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "variant":
+            kwargs["queryset"] = Variant.objects.select_related("campaign")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class JourneyStepInline(VariantChoicesMixin, admin.TabularInline):
     model = JourneyStep
     extra = 1
     ordering = ["position"]
@@ -116,10 +134,11 @@ class JourneyAdmin(admin.ModelAdmin):
 
 
 @admin.register(JourneyStep)
-class JourneyStepAdmin(admin.ModelAdmin):
+class JourneyStepAdmin(VariantChoicesMixin, admin.ModelAdmin):
     list_display = ["journey", "position", "kind", "wait_days", "variant", "goto_position"]
     list_filter = ["kind"]
     search_fields = ["journey__name"]
+    list_select_related = ["journey", "variant__campaign"]
 
 
 @admin.register(JourneyEnrollment)
@@ -128,3 +147,4 @@ class JourneyEnrollmentAdmin(admin.ModelAdmin):
     list_filter = ["status", "journey"]
     search_fields = ["customer_id", "journey__name"]
     list_select_related = ["journey"]
+    show_full_result_count = False  # one row per customer per journey

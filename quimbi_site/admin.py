@@ -20,6 +20,14 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_filter = ["status_code", "path"]
     search_fields = ["key", "owner", "path"]
     readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
+    show_full_result_count = False  # one row per idempotent request
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A deleted record lets a client's retry run a second time; expiry is records_purge's job.
         return False

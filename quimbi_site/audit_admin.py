@@ -11,6 +11,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor", "action", "target", "ip"]
     date_hierarchy = "occurred_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False
