@@ -130,7 +130,7 @@ def test_api_ticket_keeps_hostile_text_and_the_agent_page_escapes_it(api_client,
         [payload[:50].strip()],
         payload[:64].strip(),
     )
-    thread = api_client.get(f"/api/support/tickets/{created['id']}/messages").json()
+    thread = api_client.get(f"/api/support/tickets/{created['id']}/messages").json()["results"]
     assert [m["body"] for m in thread] == [payload]
     page = agent_client.get(f"/support/tickets/{created['id']}/")
     assert page.status_code == 200

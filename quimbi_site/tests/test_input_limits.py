@@ -169,10 +169,21 @@ def test_a_page_size_above_the_cap_is_capped(api_client, segments):
     assert len(api_client.get("/api/marketing/segments", {"page_size": 7}).json()["results"]) == 7
 
 
+@pytest.fixture
+def path_ids(segments) -> dict[str, int]:
+    """Ids for the paginated paths' parameters, of rows the test key may read."""
+    from quimbi_site.models import ClientApiKey
+    from support.services import tickets
+
+    ClientApiKey.objects.update(grants={"support_teams": "*"})  # a ticket of any team
+    ticket = tickets.ticket_create(subject="Limits", body="Where is my parcel?")
+    return {"segment_id": segments.pk, "ticket_id": ticket.pk}
+
+
 @pytest.mark.parametrize("path", PAGINATED)
 @pytest.mark.parametrize("page_size", ["0", "-3", "abc", "1.5", "٣", ""])
-def test_a_page_size_that_is_not_a_positive_integer_is_a_400(api_client, segments, path, page_size):
-    response = api_client.get(path.format(segment_id=segments.pk), {"page_size": page_size})
+def test_a_page_size_that_is_not_a_positive_integer_is_a_400(api_client, path_ids, path, page_size):
+    response = api_client.get(path.format(**path_ids), {"page_size": page_size})
 
     assert response.status_code == 400, (path, page_size, response.content[:300])
     assert response.json()["error"]["details"] == {"page_size": ["A positive integer."]}
