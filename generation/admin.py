@@ -3,8 +3,23 @@ from django.contrib import admin
 from generation.models import GenerationLog, TokenUsage
 
 
+class WrittenByGeneration:
+    """View-only screen: the record of what was generated, for whom, at what cost, and the
+    counters the daily token budget is read from (a hand-made, edited or deleted row would hand
+    a requester budget it has already spent)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(GenerationLog)
-class GenerationLogAdmin(admin.ModelAdmin):
+class GenerationLogAdmin(WrittenByGeneration, admin.ModelAdmin):
     list_display = [
         "created_at",
         "operation",
@@ -25,31 +40,11 @@ class GenerationLogAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in GenerationLog._meta.fields]
     show_full_result_count = False  # one row per generation
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the record of what was generated, for whom, at what cost
-
 
 @admin.register(TokenUsage)
-class TokenUsageAdmin(admin.ModelAdmin):
+class TokenUsageAdmin(WrittenByGeneration, admin.ModelAdmin):
     list_display = ["day", "requester", "requests", "input_tokens", "output_tokens", "updated_at"]
     list_filter = ["day"]
     search_fields = ["requester"]
     date_hierarchy = "day"
     readonly_fields = ["requester", "day", "requests", "input_tokens", "output_tokens", "updated_at"]
-
-    # Counters written by each generation call; the daily budget is read from them, so a
-    # hand-made, edited or deleted row would hand a requester budget it has already spent.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

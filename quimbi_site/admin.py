@@ -2,6 +2,7 @@ from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from quimbi_site.audit_admin import ViewOnly
 from quimbi_site.models import ClientApiKey, IdempotencyRecord
 
 # The library's own key model: the API authenticates ClientApiKey only, so a key made on that
@@ -15,19 +16,11 @@ class ClientApiKeyAdmin(APIKeyModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ViewOnly, admin.ModelAdmin):
+    """A deleted record would let a client's retry run a second time; expiry is records_purge's job."""
+
     list_display = ["key", "owner", "path", "status_code", "created_at", "completed_at"]
     list_filter = ["status_code", "path"]
     search_fields = ["key", "owner", "path"]
     readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
     show_full_result_count = False  # one row per idempotent request
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # A deleted record lets a client's retry run a second time; expiry is records_purge's job.
-        return False
