@@ -10,8 +10,10 @@ from marketing.models import (
     OutboxMessage,
     Segment,
     SegmentSnapshot,
+    Suppression,
     Variant,
 )
+from marketing.services import suppressions
 
 
 @admin.register(Segment)
@@ -148,3 +150,26 @@ class JourneyEnrollmentAdmin(admin.ModelAdmin):
     search_fields = ["customer_id", "journey__name"]
     list_select_related = ["journey"]
     show_full_result_count = False  # one row per customer per journey
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Add an address by hand (reason manual, say); delete a row to lift it. Rows are not edited:
+    an unsubscribe is a record of what the person asked."""
+
+    list_display = ["email", "reason", "campaign", "created_at"]
+    list_filter = ["reason", "created_at"]
+    search_fields = ["email", "campaign__name"]
+    list_select_related = ["campaign"]
+    raw_id_fields = ["campaign"]
+    show_full_result_count = False  # can grow to one row per address ever unsubscribed
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["email", "reason", "campaign", "created_at"] if obj else ["created_at"]
+
+    def save_model(self, request, obj, form, change):
+        # The same lowercase form the send path looks up; an address already listed keeps its row.
+        if not change:
+            obj.pk = suppressions.suppression_add(email=obj.email, reason=obj.reason, campaign=obj.campaign)[
+                0
+            ].pk

@@ -43,3 +43,10 @@ class SegmentInUse(MarketingError):
 
     code = "conflict"
     http_status = 409
+
+
+class InvalidUnsubscribeToken(MarketingError):
+    """The unsubscribe link is not valid (mistyped, cut short or altered)."""
+
+    code = "invalid_unsubscribe_token"
+    http_status = 400

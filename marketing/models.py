@@ -74,6 +74,7 @@ class Campaign(models.Model):
         SCHEDULED = "scheduled"
         SENDING = "sending"  # outbox written, messages waiting for their send time
         SENT = "sent"  # every message delivered or suppressed
+        CANCELLED = "cancelled"  # stopped before finishing: its pending messages were suppressed
 
     name = models.CharField(max_length=160, unique=True)
     goal = models.CharField(max_length=32, choices=Goal.choices, default=Goal.WIN_BACK)
@@ -271,3 +272,31 @@ class ABTest(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Suppression(models.Model):
+    """An address never to be e-mailed by marketing (unsubscribed, bounced, complained, or by hand).
+
+    Keyed by the normalised (lowercase) address, not the customer: a merged or re-imported
+    customer keeps the same address, and the law binds the address the person gave.
+    """
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        MANUAL = "manual"
+
+    email = models.CharField(max_length=254, unique=True)  # lowercase, see services.suppressions
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.MANUAL)
+    # The campaign whose message led here (an unsubscribe link names it), if any.
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

@@ -11,8 +11,8 @@ from marketing.services import campaigns, journeys, segments
 def campaign_send(campaign_id: int) -> dict:
     """Write a campaign's outbox (retry-safe: nobody gets a second message), then deliver what is due."""
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status == Campaign.Status.SENT:
-        return {"campaign_id": campaign_id, "skipped": "already sent"}
+    if campaign.status in (Campaign.Status.SENT, Campaign.Status.CANCELLED):
+        return {"campaign_id": campaign_id, "skipped": f"already {campaign.status}"}
     report = campaigns.campaign_send(campaign=campaign)
     outbox_deliver.delay_on_commit()
     return {"campaign_id": campaign_id, "queued": report.queued, "suppressed": report.suppressed}

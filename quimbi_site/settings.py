@@ -30,6 +30,9 @@ QUIMBI_ROLE = env.str("QUIMBI_ROLE", default="all")
 QUIMBI_SHARED_DATA = Path(env.str("QUIMBI_SHARED_DATA", default=str(BASE_DIR.parent / "shared" / "data")))
 QUIMBI_PLATFORM_URL = env.str("QUIMBI_PLATFORM_URL", default="")
 QUIMBI_PLATFORM_API_KEY = env.str("QUIMBI_PLATFORM_API_KEY", default="")
+# Where the public reaches this site: absolute links in e-mails (unsubscribe). https in production:
+# Gmail and Yahoo accept only an https List-Unsubscribe URL for one-click (RFC 8058).
+QUIMBI_PUBLIC_URL = env.str("QUIMBI_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -29,6 +29,7 @@ platform_urls = [
 app_urls = [
     path("api/support/", include("support.api.urls")),
     path("api/marketing/", include("marketing.api.urls")),
+    path("marketing/", include("marketing.urls")),  # public: unsubscribe links in e-mails
     path("support/", include("support.urls")),
     path("", views.home, name="home"),
 ]

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from marketing.models import ABTest, Campaign, Segment, SegmentSnapshot, Variant
+from marketing.models import ABTest, Campaign, Segment, SegmentSnapshot, Suppression, Variant
 from marketing.services.campaigns import PLACEHOLDERS
 
 RULES_HELP = (
@@ -75,7 +75,7 @@ class VariantSerializer(serializers.ModelSerializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(read_only=True, help_text="draft, scheduled, sending or sent.")
+    status = serializers.CharField(read_only=True, help_text="draft, scheduled, sending, sent or cancelled.")
     channel = serializers.CharField(read_only=True)
     variants = VariantSerializer(many=True, read_only=True)
     ab_test_id = serializers.SerializerMethodField()
@@ -160,3 +160,15 @@ class ABTestResultSerializer(serializers.Serializer):
     winner = serializers.CharField(allow_null=True)
     complete = serializers.BooleanField(help_text="Every recipient's conversion window has closed.")
     evaluated_at = serializers.DateTimeField()
+
+
+class SuppressionSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="Lowercase address never e-mailed by marketing.")
+    reason = serializers.CharField(read_only=True, help_text="unsubscribed, bounced, complained or manual.")
+    campaign = serializers.IntegerField(
+        source="campaign_id", read_only=True, allow_null=True, help_text="The campaign that led here, if any."
+    )
+
+    class Meta:
+        model = Suppression
+        fields = ["id", "email", "reason", "campaign", "created_at"]

@@ -18,7 +18,10 @@ urlpatterns = [
         "campaigns/<int:campaign_id>/schedule", views.CampaignScheduleApi.as_view(), name="campaign-schedule"
     ),
     path("campaigns/<int:campaign_id>/send", views.CampaignSendApi.as_view(), name="campaign-send"),
+    path("campaigns/<int:campaign_id>/cancel", views.CampaignCancelApi.as_view(), name="campaign-cancel"),
     path("campaigns/<int:campaign_id>/results", views.CampaignResultsApi.as_view(), name="campaign-results"),
     path("ab-tests", views.ABTestListCreateApi.as_view(), name="ab-tests"),
     path("ab-tests/<int:ab_test_id>/results", views.ABTestResultsApi.as_view(), name="ab-test-results"),
+    path("suppressions", views.SuppressionListCreateApi.as_view(), name="suppressions"),
+    path("suppressions/<int:suppression_id>", views.SuppressionDetailApi.as_view(), name="suppression"),
 ]

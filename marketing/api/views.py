@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from marketing import selectors
 from marketing.api import serializers as out
-from marketing.models import ABTest, Campaign, Goal, Segment, SegmentSnapshot
-from marketing.services import abtests, campaigns, segments
+from marketing.models import ABTest, Campaign, Goal, Segment, SegmentSnapshot, Suppression
+from marketing.services import abtests, campaigns, segments, suppressions
 
 # Campaign variants per request: an A/B/n test with more arms never reaches significance.
 MAX_VARIANTS = 10
@@ -243,6 +243,17 @@ class CampaignSendApi(MarketingApi):
         return Response(out.SendAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
+class CampaignCancelApi(MarketingApi):
+    @extend_schema(
+        request=None,
+        responses={200: out.CampaignSerializer},
+        summary="Cancel a scheduled or sending campaign (its pending messages are not sent; 409 once sent)",
+    )
+    def post(self, request, campaign_id: int):
+        campaign = campaigns.campaign_cancel(campaign=get_object_or_404(Campaign, pk=campaign_id))
+        return Response(out.CampaignSerializer(campaign).data)
+
+
 class CampaignResultsApi(MarketingApi):
     @extend_schema(responses=out.CampaignResultsSerializer, summary="Delivery counts per status and variant")
     def get(self, request, campaign_id: int):
@@ -283,3 +294,59 @@ class ABTestResultsApi(MarketingApi):
     def get(self, request, ab_test_id: int):
         result = abtests.abtest_evaluate(ab_test=get_object_or_404(ABTest, pk=ab_test_id))
         return Response(out.ABTestResultSerializer(result).data)
+
+
+# --- suppressions -----------------------------------------------------------
+
+
+class SuppressionListCreateApi(_Paginated):
+    @extend_schema_serializer(component_name="MarketingSuppressionQuery")
+    class QuerySerializer(serializers.Serializer):
+        email = serializers.EmailField(
+            max_length=254, required=False, help_text="Only this address (any case)."
+        )
+
+    @extend_schema_serializer(component_name="MarketingSuppressionCreateInput")
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        reason = serializers.ChoiceField(
+            choices=Suppression.Reason.choices, default=Suppression.Reason.MANUAL
+        )
+
+    @extend_schema(
+        parameters=[QuerySerializer],
+        responses=out.SuppressionSerializer(many=True),
+        summary="List suppressed addresses (newest first)",
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        rows = Suppression.objects.order_by("-created_at", "-id")
+        if "email" in query.validated_data:
+            rows = rows.filter(email=suppressions.email_normalize(query.validated_data["email"]))
+        return _paginated(self, request, rows, out.SuppressionSerializer)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: out.SuppressionSerializer, 200: out.SuppressionSerializer},
+        summary="Suppress an address (201; 200 with the existing row when already suppressed)",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row, created = suppressions.suppression_add(**data.validated_data)
+        return Response(
+            out.SuppressionSerializer(row).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class SuppressionDetailApi(MarketingApi):
+    @extend_schema(responses=out.SuppressionSerializer, summary="A suppressed address")
+    def get(self, request, suppression_id: int):
+        return Response(out.SuppressionSerializer(get_object_or_404(Suppression, pk=suppression_id)).data)
+
+    @extend_schema(responses={204: None}, summary="Lift a suppression: later sends reach the address again")
+    def delete(self, request, suppression_id: int):
+        suppressions.suppression_remove(suppression=get_object_or_404(Suppression, pk=suppression_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -31,7 +31,7 @@ from ingestion import interface as ingestion
 from intelligence import interface as intelligence
 from marketing.errors import CampaignStateConflict, InvalidCampaign, InvalidTemplate
 from marketing.models import Campaign, Channel, OutboxMessage, Segment, Variant
-from marketing.services import stats
+from marketing.services import stats, suppressions
 
 logger = logging.getLogger("quimbi.marketing")
 
@@ -39,6 +39,7 @@ PLACEHOLDERS = ("first_name", "name", "email", "customer_id", "shop_name")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 OPEN_TICKET_STATUSES = frozenset({"open", "new", "pending"})
 REASON_URGENT_TICKET = "open_urgent_support_interaction"
+REASON_CAMPAIGN_CANCELLED = "campaign_cancelled"
 CHUNK = 500
 # A scheduled time this far in the past is still "now" (clock skew, a form filled in slowly);
 # anything older is refused: the beat task would send it at once, which nobody asked for.
@@ -133,6 +134,30 @@ def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime, now: dateti
     return campaign
 
 
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
+    """Stop a scheduled or sending campaign. Its pending messages are suppressed, never sent.
+
+    Messages already sent stay sent; one claimed by a running delivery is re-checked there.
+    Cancelling twice is harmless; a draft has nothing to cancel and a sent campaign is done (409).
+    """
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status == Campaign.Status.CANCELLED:
+        return campaign
+    if campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.SENDING):
+        raise CampaignStateConflict(f"A {campaign.status} campaign cannot be cancelled.")
+    campaign.status = Campaign.Status.CANCELLED
+    campaign.finished_at = now
+    campaign.send_pending_since = None  # nothing owed any more: the stalled-send sweep skips it
+    campaign.save(update_fields=["status", "finished_at", "send_pending_since"])
+    # Only the campaign's own sends: a journey using its variants is stopped on the journey.
+    OutboxMessage.objects.filter(
+        campaign=campaign, enrollment__isnull=True, status=OutboxMessage.Status.PENDING
+    ).update(status=OutboxMessage.Status.SUPPRESSED, suppressed_reason=REASON_CAMPAIGN_CANCELLED)
+    return campaign
+
+
 # --- guard ------------------------------------------------------------------
 
 
@@ -222,6 +247,8 @@ def campaign_send(*, campaign: Campaign, now: datetime | None = None) -> SendRep
     salt = assignment_salt(campaign=campaign)
     queued = suppressed = 0
     for start in range(0, len(todo), CHUNK):
+        if start and _cancelled(campaign_id=campaign.pk):  # cancelled while this run was writing
+            break
         chunk = todo[start : start + CHUNK]
         assigned = [(cid, variant_for(salt=salt, customer_id=cid, variants=variants)) for cid in chunk]
         rows = messages_compose(campaign=campaign, recipients=assigned, now=now)
@@ -242,11 +269,17 @@ def campaign_send(*, campaign: Campaign, now: datetime | None = None) -> SendRep
     )
 
 
+def _cancelled(*, campaign_id: int) -> bool:
+    return Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.CANCELLED).exists()
+
+
 @transaction.atomic
 def _campaign_start_sending(*, campaign: Campaign, now: datetime) -> Campaign:
     campaign = Campaign.objects.select_for_update().select_related("segment").get(pk=campaign.pk)
     if campaign.status == Campaign.Status.SENT:
         raise CampaignStateConflict("The campaign has already been sent.")
+    if campaign.status == Campaign.Status.CANCELLED:
+        raise CampaignStateConflict("The campaign has been cancelled.")
     if campaign.status != Campaign.Status.SENDING:
         campaign.status = Campaign.Status.SENDING
         campaign.started_at = now
@@ -266,6 +299,7 @@ def messages_compose(
     """
     held = customers_held_out(customer_ids=[cid for cid, _ in recipients])
     summaries = ingestion.customers_get(customer_ids=[cid for cid, _ in recipients if cid not in held])
+    listed = suppressions.suppressed_reasons(emails=[c.email for c in summaries.values() if c and c.email])
     rows = []
     for customer_id, variant in recipients:
         row = OutboxMessage(campaign=campaign, variant=variant, customer_id=customer_id, send_at=now, **extra)
@@ -273,14 +307,25 @@ def messages_compose(
             row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, held[customer_id]
         else:
             _fill_message(
-                row=row, campaign=campaign, variant=variant, now=now, customer=summaries.get(customer_id)
+                row=row,
+                campaign=campaign,
+                variant=variant,
+                now=now,
+                customer=summaries.get(customer_id),
+                listed=listed,
             )
         rows.append(row)
     return rows
 
 
 def _fill_message(
-    *, row: OutboxMessage, campaign: Campaign, variant: Variant, now: datetime, customer
+    *,
+    row: OutboxMessage,
+    campaign: Campaign,
+    variant: Variant,
+    now: datetime,
+    customer,
+    listed: dict[str, str],
 ) -> None:
     if customer is None:  # no such customer (a merged one answers with its survivor)
         row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "unknown_customer"
@@ -290,6 +335,13 @@ def _fill_message(
         row.status, row.suppressed_reason = OutboxMessage.Status.SUPPRESSED, "no_email"
         return
     row.email = customer.email
+    listed_reason = listed.get(suppressions.email_normalize(customer.email))
+    if listed_reason:  # unsubscribed, bounced...: no content, no platform calls, never delivered
+        row.status, row.suppressed_reason = (
+            OutboxMessage.Status.SUPPRESSED,
+            suppressions.outbox_reason(reason=listed_reason),
+        )
+        return
     # One analysis per recipient, shared by timing and generation (each would otherwise ask again).
     who = _profile_or_id(customer_id=row.customer_id)
     try:
@@ -355,12 +407,13 @@ def outbox_deliver_due(*, now: datetime | None = None, limit: int = 500) -> int:
     if not ids:
         return 0
     messages = list(OutboxMessage.objects.filter(id__in=ids))
-    held = customers_held_out(customer_ids={m.customer_id for m in messages})
-    sent, failed, suppressed = _send_through_backend(messages=messages, held=held)
+    held = _held_at_delivery(messages=messages)
+    sent, failed = _send_through_backend(messages=[m for m in messages if m.pk not in held])
     OutboxMessage.objects.filter(id__in=sent).update(status=OutboxMessage.Status.SENT, sent_at=now)
-    OutboxMessage.objects.filter(id__in=suppressed).update(
-        status=OutboxMessage.Status.SUPPRESSED, suppressed_reason=REASON_URGENT_TICKET
-    )
+    for reason in set(held.values()):
+        OutboxMessage.objects.filter(id__in=[pk for pk, r in held.items() if r == reason]).update(
+            status=OutboxMessage.Status.SUPPRESSED, suppressed_reason=reason
+        )
     OutboxMessage.objects.bulk_update(failed, ["status", "error"])
     campaign_finish_if_done(campaign_ids={m.campaign_id for m in messages}, now=now)
     return len(sent)
@@ -376,16 +429,34 @@ def _abandoned_claims_fail(*, now: datetime) -> None:
         campaign_finish_if_done(campaign_ids=campaign_ids, now=now)
 
 
-def _send_through_backend(*, messages: list[OutboxMessage], held: dict[str, str]):
+def _held_at_delivery(*, messages: list[OutboxMessage]) -> dict[int, str]:
+    """{message id: reason} for claimed messages not to send after all: things change after the
+    outbox is written (a ticket opened, an unsubscribe, the campaign cancelled). Three queries."""
+    tickets = customers_held_out(customer_ids={m.customer_id for m in messages})
+    listed = suppressions.suppressed_reasons(emails=[m.email for m in messages])
+    cancelled = set(
+        Campaign.objects.filter(
+            pk__in={m.campaign_id for m in messages}, status=Campaign.Status.CANCELLED
+        ).values_list("pk", flat=True)
+    )
+    held = {}
+    for m in messages:
+        listed_reason = listed.get(suppressions.email_normalize(m.email))
+        if listed_reason:
+            held[m.pk] = suppressions.outbox_reason(reason=listed_reason)
+        elif m.campaign_id in cancelled and m.enrollment_id is None:  # a journey's sends go on
+            held[m.pk] = REASON_CAMPAIGN_CANCELLED
+        elif m.customer_id in tickets:
+            held[m.pk] = tickets[m.customer_id]
+    return held
+
+
+def _send_through_backend(*, messages: list[OutboxMessage]):
     from_email = getattr(settings, "MARKETING_FROM_EMAIL", settings.DEFAULT_FROM_EMAIL)
-    sent, failed, suppressed = [], [], []
+    sent, failed = [], []
     with mail.get_connection() as connection:
         for message in messages:
-            if message.customer_id in held:
-                suppressed.append(message.pk)
-                continue
-            email = mail.EmailMessage(message.subject, message.body, from_email, [message.email])
-            email.extra_headers = {"X-Quimbi-Campaign": str(message.campaign_id)}
+            email = _email_for(message=message, from_email=from_email)
             try:
                 connection.send_messages([email])
             except Exception as exc:  # SMTP errors are many; record and move on
@@ -393,7 +464,24 @@ def _send_through_backend(*, messages: list[OutboxMessage], held: dict[str, str]
                 failed.append(message)
             else:
                 sent.append(message.pk)
-    return sent, failed, suppressed
+    return sent, failed
+
+
+def _email_for(*, message: OutboxMessage, from_email: str) -> mail.EmailMessage:
+    """The e-mail with its unsubscribe link, in the body and as RFC 8058 one-click headers.
+
+    Built at delivery, not when the outbox is written, so rows written earlier get it too and
+    the stored body stays what the marketer wrote.
+    """
+    url = suppressions.unsubscribe_url(email=message.email, campaign_id=message.campaign_id)
+    body = f"{message.body.rstrip()}\n\n--\nTo stop receiving these e-mails, unsubscribe: {url}\n"
+    headers = {
+        "X-Quimbi-Campaign": str(message.campaign_id),
+        "List-Unsubscribe": f"<{url}>",
+        # Mail clients then POST "List-Unsubscribe=One-Click" to the URL, no page shown.
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return mail.EmailMessage(message.subject, body, from_email, [message.email], headers=headers)
 
 
 def campaign_finish_if_done(*, campaign_ids: Iterable[int], now: datetime) -> None:

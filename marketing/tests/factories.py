@@ -12,6 +12,7 @@ from marketing.models import (
     OutboxMessage,
     Segment,
     SegmentSnapshot,
+    Suppression,
     Variant,
 )
 
@@ -107,3 +108,11 @@ class JourneyEnrollmentFactory(factory.django.DjangoModelFactory):
     journey = factory.SubFactory(JourneyFactory)
     customer_id = factory.Sequence(str)
     next_run_at = factory.LazyFunction(timezone.now)
+
+
+class SuppressionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suppression
+
+    email = factory.Sequence(lambda n: f"gone{n}@example.org")
+    reason = Suppression.Reason.UNSUBSCRIBED

@@ -8,6 +8,7 @@ from marketing.tests.factories import (
     JourneyStepFactory,
     OutboxMessageFactory,
     SegmentSnapshotFactory,
+    SuppressionFactory,
     VariantFactory,
 )
 
@@ -37,6 +38,7 @@ def objects():
         "journey": step.journey,
         "journeystep": step,
         "journeyenrollment": JourneyEnrollmentFactory(journey=step.journey),
+        "suppression": SuppressionFactory(campaign=variant.campaign),
     }
 
 
@@ -112,3 +114,13 @@ def test_the_inline_refuses_a_send_step_without_a_variant(admin_client, objects)
     assert response.status_code == 200
     assert "A send step needs a variant." in response.content.decode()
     assert not Journey.objects.filter(name="Broken journey").exists()
+
+
+def test_a_suppression_added_by_hand_is_stored_lowercase(admin_client):
+    from marketing.models import Suppression
+
+    response = admin_client.post(
+        reverse("admin:marketing_suppression_add"), {"email": " Someone@Example.ORG", "reason": "manual"}
+    )
+    assert response.status_code == 302, response.content
+    assert Suppression.objects.get().email == "someone@example.org"

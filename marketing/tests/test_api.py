@@ -245,7 +245,7 @@ def test_schema_documents_the_marketing_endpoints_without_warnings(api_client, c
     paths = [p for p in schema["paths"] if p.startswith("/api/marketing/")]
     assert "/api/marketing/segments/{segment_id}/preview" in paths
     assert "/api/marketing/ab-tests/{ab_test_id}/results" in paths
-    assert len(paths) == 12
+    assert len(paths) == 15  # + campaigns/{id}/cancel, suppressions, suppressions/{id}
     err = capsys.readouterr().err
     assert "marketing" not in err, err
     # Query parameters carry the bounds the views enforce: a sample_size of -1 or 201 is a 400,
@@ -253,3 +253,56 @@ def test_schema_documents_the_marketing_endpoints_without_warnings(api_client, c
     preview = schema["paths"]["/api/marketing/segments/{segment_id}/preview"]["get"]
     sample_size = next(p for p in preview["parameters"] if p["name"] == "sample_size")
     assert (sample_size["schema"]["minimum"], sample_size["schema"]["maximum"]) == (0, 200)
+    # The suppression list is documented as paginated, with its filter.
+    listing = schema["paths"]["/api/marketing/suppressions"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"page", "page_size", "email"}
+    assert "suppressions/{suppression_id}" in " ".join(paths)
+
+
+# --- suppressions and cancel --------------------------------------------------
+
+
+def test_suppression_crud(api_client):
+    created = api_client.post(
+        "/api/marketing/suppressions", {"email": "Bounced@Example.org", "reason": "bounced"}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    row = created.json()
+    assert (row["email"], row["reason"], row["campaign"]) == ("bounced@example.org", "bounced", None)
+    again = api_client.post("/api/marketing/suppressions", {"email": "bounced@EXAMPLE.org"}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == row["id"]
+    api_client.post("/api/marketing/suppressions", {"email": "manual@example.org"}, format="json")
+
+    listed = api_client.get("/api/marketing/suppressions").json()
+    assert listed["count"] == 2 and {r["email"] for r in listed["results"]} == {
+        "bounced@example.org",
+        "manual@example.org",
+    }
+    one = api_client.get("/api/marketing/suppressions", {"email": "BOUNCED@example.org"}).json()
+    assert [r["id"] for r in one["results"]] == [row["id"]]
+    assert api_client.get("/api/marketing/suppressions", {"page_size": 1}).json()["next"]
+    assert api_client.get(f"/api/marketing/suppressions/{row['id']}").json() == row
+
+    assert api_client.delete(f"/api/marketing/suppressions/{row['id']}").status_code == 204
+    assert api_client.get(f"/api/marketing/suppressions/{row['id']}").status_code == 404
+    assert api_client.get("/api/marketing/suppressions").json()["count"] == 1
+
+
+def test_suppression_input_is_validated(api_client):
+    response = api_client.post("/api/marketing/suppressions", {"email": "not-an-address"}, format="json")
+    assert response.status_code == 400
+    response = api_client.post(
+        "/api/marketing/suppressions", {"email": "a@example.org", "reason": "because"}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_cancel_endpoint(api_client):
+    scheduled = CampaignFactory(status=Campaign.Status.SCHEDULED, scheduled_at=timezone.now())
+    response = api_client.post(f"/api/marketing/campaigns/{scheduled.pk}/cancel")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    assert api_client.post(f"/api/marketing/campaigns/{scheduled.pk}/cancel").status_code == 200
+    sent = CampaignFactory(status=Campaign.Status.SENT)
+    _error(api_client.post(f"/api/marketing/campaigns/{sent.pk}/cancel"), 409, "conflict")
+    assert api_client.post("/api/marketing/campaigns/999999/cancel").status_code == 404

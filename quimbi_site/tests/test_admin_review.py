@@ -21,6 +21,7 @@ from marketing.tests.factories import (
     JourneyStepFactory,
     OutboxMessageFactory,
     SegmentSnapshotFactory,
+    SuppressionFactory,
     VariantFactory,
 )
 from quimbi_site.audit_models import AuditEvent
@@ -89,6 +90,7 @@ def _marketing_rows() -> None:
         OutboxMessageFactory(campaign=variant.campaign, variant=variant)
         ABTestFactory(campaign=variant.campaign, winner=variant)
         JourneyEnrollmentFactory(journey=step.journey)
+        SuppressionFactory(campaign=variant.campaign)
 
 
 def _site_rows() -> None:
