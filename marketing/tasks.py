@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from marketing.models import Campaign, Segment
-from marketing.services import campaigns, journeys, segments
+from marketing.services import campaigns, delivery, journeys, segments
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -38,7 +38,7 @@ def campaigns_send_stalled() -> int:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def outbox_deliver() -> int:
     """Deliver due outbox messages (each at most once)."""
-    return campaigns.outbox_deliver_due()
+    return delivery.outbox_deliver_due()
 
 
 @shared_task

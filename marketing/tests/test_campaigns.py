@@ -14,7 +14,7 @@ from ingestion import interface as ingestion
 from marketing import tasks
 from marketing.errors import CampaignStateConflict, InvalidCampaign, InvalidTemplate
 from marketing.models import Campaign, OutboxMessage, Variant
-from marketing.services import campaigns
+from marketing.services import campaigns, delivery
 from marketing.tests.factories import (
     ABTestFactory,
     CampaignFactory,
@@ -83,9 +83,9 @@ def test_retrying_a_send_never_duplicates_and_each_mail_goes_out_once(platform, 
     assert (retry.written, retry.already_in_outbox) == (0, 24)
     assert OutboxMessage.objects.filter(campaign=campaign).count() == 24
 
-    assert campaigns.outbox_deliver_due(now=platform.send_at - timedelta(hours=1)) == 0  # not due yet
-    assert campaigns.outbox_deliver_due(now=after_send) == 24
-    assert campaigns.outbox_deliver_due(now=after_send) == 0
+    assert delivery.outbox_deliver_due(now=platform.send_at - timedelta(hours=1)) == 0  # not due yet
+    assert delivery.outbox_deliver_due(now=after_send) == 24
+    assert delivery.outbox_deliver_due(now=after_send) == 0
     assert len(mail.outbox) == 24
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         OutboxMessage.objects.values_list("email", flat=True)
@@ -130,7 +130,7 @@ def test_guard_holds_out_customers_with_an_open_urgent_ticket(platform, shoppers
     held = OutboxMessage.objects.get(campaign=campaign, customer_id=shoppers[0])
     assert (held.status, held.suppressed_reason) == ("suppressed", campaigns.REASON_URGENT_TICKET)
     assert held.body == ""
-    campaigns.outbox_deliver_due(now=after_send)
+    delivery.outbox_deliver_due(now=after_send)
     assert emails[shoppers[0]] not in {m.to[0] for m in mail.outbox}
     assert len(mail.outbox) == 23
 
@@ -141,7 +141,7 @@ def test_guard_is_checked_again_at_delivery(platform, shoppers, after_send):
     campaigns.campaign_send(campaign=campaign)
     email = ingestion.customer_get(customer_id=shoppers[2]).email
     _ticket(email, external_id="late", status="pending")  # opened after the outbox was written
-    assert campaigns.outbox_deliver_due(now=after_send) == 4
+    assert delivery.outbox_deliver_due(now=after_send) == 4
     late = OutboxMessage.objects.get(campaign=campaign, customer_id=shoppers[2])
     assert (late.status, late.suppressed_reason) == ("suppressed", campaigns.REASON_URGENT_TICKET)
     assert email not in {m.to[0] for m in mail.outbox}
@@ -182,7 +182,7 @@ def test_a_failed_generation_is_recorded_and_not_retried(platform, shoppers, mon
     campaign = _campaign(variants=[{"name": "AI", "kind": Variant.Kind.GENERATED}])
     campaigns.campaign_send(campaign=campaign)
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"failed"}
-    assert campaigns.outbox_deliver_due(now=after_send) == 0
+    assert delivery.outbox_deliver_due(now=after_send) == 0
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT  # nothing left waiting
 
@@ -236,7 +236,7 @@ def test_delivery_makes_a_constant_number_of_queries(
     platform.audience = shoppers
     campaigns.campaign_send(campaign=_campaign())
     with django_assert_max_num_queries(12):
-        assert campaigns.outbox_deliver_due(now=after_send) == 24
+        assert delivery.outbox_deliver_due(now=after_send) == 24
 
 
 def test_schedule_and_the_beat_task_send_due_campaigns(
@@ -285,10 +285,10 @@ def test_a_delivery_run_that_died_after_claiming_is_failed_not_resent(platform, 
     campaign = _campaign()
     campaigns.campaign_send(campaign=campaign)
     OutboxMessage.objects.filter(customer_id=shoppers[0]).update(status="sending", claimed_at=after_send)
-    assert campaigns.outbox_deliver_due(now=after_send) == 2
+    assert delivery.outbox_deliver_due(now=after_send) == 2
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENDING  # one message's fate is unknown
-    campaigns.outbox_deliver_due(now=after_send + timedelta(hours=2))
+    delivery.outbox_deliver_due(now=after_send + timedelta(hours=2))
     stuck = OutboxMessage.objects.get(customer_id=shoppers[0])
     assert stuck.status == "failed" and "interrupted" in stuck.error
     campaign.refresh_from_db()
@@ -406,9 +406,9 @@ def test_cancelling_a_sending_campaign_suppresses_what_is_pending_and_keeps_what
     campaigns.campaign_send(campaign=campaign)
     first = OutboxMessage.objects.get(customer_id=shoppers[0])
     OutboxMessage.objects.filter(pk=first.pk).update(send_at=timezone.now() - timedelta(minutes=1))
-    assert campaigns.outbox_deliver_due() == 1  # one went out before the cancel
+    assert delivery.outbox_deliver_due() == 1  # one went out before the cancel
     campaigns.campaign_cancel(campaign=campaign)
-    assert campaigns.outbox_deliver_due(now=after_send) == 0
+    assert delivery.outbox_deliver_due(now=after_send) == 0
     assert len(mail.outbox) == 1
     counts = dict(
         OutboxMessage.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
@@ -429,7 +429,7 @@ def test_a_message_claimed_before_the_cancel_is_checked_again_at_delivery(platfo
     # Cancelled after a delivery run listed the rows (simulated: cancel flips only pending rows,
     # so mark the campaign cancelled directly while the rows are still pending).
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
-    assert campaigns.outbox_deliver_due(now=after_send) == 0
+    assert delivery.outbox_deliver_due(now=after_send) == 0
     assert not mail.outbox
     assert set(OutboxMessage.objects.values_list("suppressed_reason", flat=True)) == {"campaign_cancelled"}
 

@@ -12,7 +12,7 @@ from django.core.management import call_command, get_commands
 
 from intelligence import interface as intelligence
 from marketing.models import OutboxMessage
-from marketing.services import campaigns, segments
+from marketing.services import campaigns, delivery, segments
 from marketing.tests.conftest import ingest_cdnow
 
 PLATFORM_READY = {"train_models", "score_customers"} <= set(get_commands())
@@ -70,5 +70,5 @@ def test_real_segment_campaign_and_delivery(trained_platform):
 
     assert campaigns.campaign_send(campaign=campaign).written == 0
     latest = max(r.send_at for r in rows)
-    assert campaigns.outbox_deliver_due(now=latest + timedelta(minutes=1)) == len(rows)
+    assert delivery.outbox_deliver_due(now=latest + timedelta(minutes=1)) == len(rows)
     assert len(mail.outbox) == len(rows)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ingestion import interface as ingestion
 from marketing.models import Campaign, OutboxMessage, Suppression
-from marketing.services import campaigns, journeys, suppressions
+from marketing.services import campaigns, delivery, journeys, suppressions
 from marketing.tests.factories import (
     CampaignFactory,
     JourneyFactory,
@@ -46,7 +46,7 @@ def test_every_campaign_email_has_one_click_headers_and_a_link_in_the_body(
     platform.audience = shoppers[:3]
     campaign = _campaign()
     campaigns.campaign_send(campaign=campaign)
-    assert campaigns.outbox_deliver_due(now=after_send) == 3
+    assert delivery.outbox_deliver_due(now=after_send) == 3
     assert len(mail.outbox) == 3
     for message in mail.outbox:
         header = message.extra_headers["List-Unsubscribe"]
@@ -136,7 +136,7 @@ def test_a_suppressed_address_gets_nothing_from_a_new_campaign(platform, shopper
     assert (report.queued, report.suppressed) == (3, 1)
     row = OutboxMessage.objects.get(customer_id=shoppers[0])
     assert (row.status, row.suppressed_reason, row.body) == ("suppressed", "suppression_bounced", "")
-    assert campaigns.outbox_deliver_due(now=after_send) == 3
+    assert delivery.outbox_deliver_due(now=after_send) == 3
     assert _email_of(shoppers[0]) not in {m.to[0] for m in mail.outbox}
 
 
@@ -147,7 +147,7 @@ def test_unsubscribing_after_the_outbox_is_written_stops_the_pending_message(pla
     assert OutboxMessage.objects.filter(status="pending").count() == 3
     # The person clicks an earlier campaign's link before this one is delivered.
     assert Client().post(_link(email=_email_of(shoppers[1]))).status_code == 200
-    assert campaigns.outbox_deliver_due(now=after_send) == 2
+    assert delivery.outbox_deliver_due(now=after_send) == 2
     row = OutboxMessage.objects.get(customer_id=shoppers[1])
     assert (row.status, row.suppressed_reason) == ("suppressed", "suppression_unsubscribed")
     assert _email_of(shoppers[1]) not in {m.to[0] for m in mail.outbox}
@@ -166,7 +166,7 @@ def test_journey_sends_respect_the_list_too(platform, shoppers, after_send):
     journeys.enrollments_advance(now=now)
     statuses = dict(OutboxMessage.objects.values_list("customer_id", "suppressed_reason"))
     assert statuses == {shoppers[0]: "suppression_complained", shoppers[1]: ""}
-    campaigns.outbox_deliver_due(now=after_send)
+    delivery.outbox_deliver_due(now=after_send)
     assert [m.to[0] for m in mail.outbox] == [_email_of(shoppers[1])]
     assert "List-Unsubscribe" in mail.outbox[0].extra_headers
 
@@ -179,7 +179,7 @@ def test_the_list_is_read_in_one_query_per_delivery_run(platform, shoppers, afte
     platform.audience = shoppers
     campaigns.campaign_send(campaign=_campaign())
     with CaptureQueriesContext(connection) as ctx:
-        assert campaigns.outbox_deliver_due(now=after_send) == 24
+        assert delivery.outbox_deliver_due(now=after_send) == 24
     ours = [q["sql"] for q in ctx.captured_queries if re.search(r"marketing_suppression", q["sql"])]
     assert len(ours) == 1
 

@@ -26,7 +26,7 @@ from generation.tests.conftest import API_URL, anthropic_backend, ok_response, r
 from ingestion import interface as ingestion
 from marketing import tasks
 from marketing.models import Campaign, OutboxMessage
-from marketing.services import campaigns
+from marketing.services import campaigns, delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -103,8 +103,8 @@ def test_a_send_retried_after_claude_failed_mails_each_customer_once(claude, cam
     assert route.call_count == 4 * 3 + 4
 
     later = timezone.now() + timezone.timedelta(days=30)
-    assert campaigns.outbox_deliver_due(now=later) == AUDIENCE
-    assert campaigns.outbox_deliver_due(now=later) == 0
+    assert delivery.outbox_deliver_due(now=later) == AUDIENCE
+    assert delivery.outbox_deliver_due(now=later) == 0
     assert tasks.campaign_send.delay(campaign.pk).get() == {
         "campaign_id": campaign.pk,
         "skipped": "already sent",
