@@ -47,14 +47,13 @@ def email_reply_send(message_id: int) -> str:
 
 @shared_task
 def followups_catch_up() -> dict:
-    """Every few minutes: queue again the interaction reports and reply e-mails still owed
-    (their task was never queued, the broker being down, or failed). Both tasks are idempotent."""
+    """Every few minutes: make the interaction reports still owed (in one platform call) and
+    queue again the reply e-mails still owed (their task was never queued, the broker being
+    down, or failed). Reports are upserts and an e-mail is claimed by the run that sends it."""
     from support.services import followups
 
-    reports = followups.reports_owed()
-    for ticket_id, message_id in reports:
-        interaction_report.delay_on_commit(ticket_id, message_id)
+    reports = followups.reports_catch_up()
     emails = followups.reply_emails_owed()
     for message_id in emails:
         email_reply_send.delay_on_commit(message_id)
-    return {"reports": len(reports), "emails": len(emails)}
+    return {"reports": reports, "emails": len(emails)}

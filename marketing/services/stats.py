@@ -76,10 +76,7 @@ def wilson_interval(*, successes: int, n: int, confidence: float = 0.95) -> tupl
     """Wilson score interval for a proportion (sound near 0 and 1, unlike the Wald interval)."""
     if n <= 0:
         return None
-    from statistics import NormalDist
+    from scipy.stats import binomtest
 
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    rate = successes / n
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    interval = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)

@@ -2,9 +2,9 @@
 
 Each is recorded on its row in the write's transaction (`report_pending_since`,
 `email_pending_since`) and cleared when done, so one whose task was lost (broker down) or
-failed is found here, a few minutes later, and queued again by the beat task
-`followups_catch_up`. Both tasks are idempotent: a report is an upsert by external id, and
-an e-mail is claimed by the run that sends it.
+failed is found here, a few minutes later, by the beat task `followups_catch_up`: the reports
+are made at once, in one platform call, and each e-mail is queued again. A report is an upsert
+by external id, and an e-mail is claimed by the run that sends it, so neither is done twice.
 """
 
 from __future__ import annotations
@@ -33,6 +33,17 @@ def reports_owed(*, now: datetime | None = None, limit: int = LIMIT) -> list[tup
     message_pairs = [(ticket_id, pk) for pk, ticket_id in messages]
     with_message = {t for t, _ in message_pairs}  # a message's report carries its ticket too
     return message_pairs + [(pk, None) for (pk,) in tickets if pk not in with_message]
+
+
+def reports_catch_up(*, now: datetime | None = None) -> int:
+    """Report the interactions owed for more than a few minutes in ONE platform call (a report
+    is an upsert of many at once); a failed call leaves them owed for the next run."""
+    from support.services import tickets
+
+    pairs = reports_owed(now=now)
+    if pairs:
+        tickets.interactions_report_many(pairs=pairs)
+    return len(pairs)
 
 
 def reply_emails_owed(*, now: datetime | None = None, limit: int = LIMIT) -> list[int]:

@@ -83,3 +83,19 @@ class MacroFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Macro {n}")
     body = "Hi {requester_name}, thanks for writing about #{ticket_id}. — {agent_name}"
+
+
+def key_client(grants: dict | None = None, scopes: list[str] | None = None):
+    """A DRF test client sending a new API key with these grants and scopes (none: all scopes).
+
+    The site's key model is looked up by name: the support app must not import quimbi_site."""
+    from django.apps import apps
+    from rest_framework.test import APIClient
+
+    model = apps.get_model("quimbi_site", "ClientApiKey")
+    obj, raw = model.objects.create_key(name="support-client")
+    obj.grants, obj.scopes = grants or {}, scopes or []
+    obj.save()
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=raw)
+    return client

@@ -1,22 +1,11 @@
 import pytest
-from django.apps import apps
 from rest_framework.test import APIClient
 
 from support.models import Message, SLATimer, Ticket
 from support.services import tickets
-from support.tests.factories import AgentFactory, PolicyFactory, TeamFactory
+from support.tests.factories import AgentFactory, PolicyFactory, TeamFactory, key_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _key(grants=None, scopes=None) -> APIClient:
-    model = apps.get_model("quimbi_site", "ClientApiKey")
-    obj, raw = model.objects.create_key(name="support-client")
-    obj.grants, obj.scopes = grants or {}, scopes or []
-    obj.save()
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=raw)
-    return client
 
 
 @pytest.fixture
@@ -29,7 +18,7 @@ def world():
 
 
 def test_key_sees_only_granted_teams(world):
-    client = _key({"support_teams": ["billing"]})
+    client = key_client({"support_teams": ["billing"]})
     listed = client.get("/api/support/tickets").json()
     assert [t["id"] for t in listed["results"]] == [world["b"].pk]
     assert client.get(f"/api/support/tickets/{world['b'].pk}").status_code == 200
@@ -50,14 +39,14 @@ def test_key_sees_only_granted_teams(world):
 
 
 def test_key_without_grant_or_scope(world):
-    assert _key().get("/api/support/tickets").json()["count"] == 0
-    assert _key({"support_teams": "*"}).get("/api/support/tickets").json()["count"] == 2
-    assert _key({"support_teams": "*"}, scopes=["data"]).get("/api/support/tickets").status_code == 403
+    assert key_client().get("/api/support/tickets").json()["count"] == 0
+    assert key_client({"support_teams": "*"}).get("/api/support/tickets").json()["count"] == 2
+    assert key_client({"support_teams": "*"}, scopes=["data"]).get("/api/support/tickets").status_code == 403
     assert APIClient().get("/api/support/tickets").status_code in (401, 403)
 
 
 def test_create_list_filter_paginate(world):
-    client = _key({"support_teams": ["billing", "shipping"]})
+    client = key_client({"support_teams": ["billing", "shipping"]})
     resp = client.post(
         "/api/support/tickets",
         {"subject": "Refund", "body": "Money back", "team": "billing", "priority": "high", "tags": ["vip"]},
@@ -74,7 +63,7 @@ def test_create_list_filter_paginate(world):
 
 
 def test_create_into_ungranted_team_is_rejected(world):
-    client = _key({"support_teams": ["billing"]})
+    client = key_client({"support_teams": ["billing"]})
     resp = client.post(
         "/api/support/tickets", {"subject": "x", "body": "y", "team": "shipping"}, format="json"
     )
@@ -82,7 +71,7 @@ def test_create_into_ungranted_team_is_rejected(world):
 
 
 def test_detail_says_intelligence_unavailable(world):
-    client = _key({"support_teams": "*"})
+    client = key_client({"support_teams": "*"})
     body = client.get(f"/api/support/tickets/{world['s'].pk}").json()
     assert body["customer"]["available"] is False
     assert body["customer"]["message"] == "intelligence unavailable"
@@ -107,7 +96,7 @@ def test_agents_and_assign_next(world):
     world["billing"].save()
     agent = AgentFactory(teams=[world["billing"]])
     other = AgentFactory(teams=[world["shipping"]])
-    client = _key({"support_teams": ["billing"]})
+    client = key_client({"support_teams": ["billing"]})
     names = [a["username"] for a in client.get("/api/support/agents").json()["results"]]
     assert names == [agent.user.username]
     assert client.post(f"/api/support/agents/{other.pk}/assign-next").status_code == 404
@@ -118,7 +107,7 @@ def test_agents_and_assign_next(world):
 
 
 def test_patch_status_and_mass_assignment_ignored(world):
-    client = _key({"support_teams": "*"})
+    client = key_client({"support_teams": "*"})
     resp = client.patch(
         f"/api/support/tickets/{world['b'].pk}",
         {"status": "pending", "value_at_risk": 99, "sla_due_at": "2030-01-01T00:00:00Z"},
@@ -133,7 +122,7 @@ def test_ai_draft_unavailable_and_available(world, monkeypatch):
     from generation.interface import GeneratedMessage, SuggestedAction
     from support import platform
 
-    client = _key({"support_teams": "*"})
+    client = key_client({"support_teams": "*"})
     monkeypatch.setattr(platform.InProcessPlatformClient, "message_draft", lambda self, **kw: None)
     monkeypatch.setattr(platform.InProcessPlatformClient, "actions_suggest", lambda self, **kw: None)
     body = client.post(f"/api/support/tickets/{world['s'].pk}/ai-draft").json()
@@ -157,7 +146,7 @@ def test_ai_draft_unavailable_and_available(world, monkeypatch):
 
 
 def test_sla_policies_listed(world):
-    body = _key({"support_teams": "*"}).get("/api/support/sla-policies").json()["results"]
+    body = key_client({"support_teams": "*"}).get("/api/support/sla-policies").json()["results"]
     assert len(body) == 1 and "normal" in body[0]["targets"]
 
 

@@ -1,25 +1,13 @@
 """The support API as an integration uses it: one customer identity, paginated lists, assignment rules."""
 
 import pytest
-from django.apps import apps
-from rest_framework.test import APIClient
 
 from support import platform
 from support.models import Ticket
 from support.services import tickets
-from support.tests.factories import AgentFactory, PolicyFactory, TeamFactory
+from support.tests.factories import AgentFactory, PolicyFactory, TeamFactory, key_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _key(grants) -> APIClient:
-    model = apps.get_model("quimbi_site", "ClientApiKey")
-    obj, raw = model.objects.create_key(name="integration")
-    obj.grants, obj.scopes = grants, []
-    obj.save()
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=raw)
-    return client
 
 
 @pytest.fixture
@@ -29,7 +17,7 @@ def world():
     billing.save()
     orders.save()
     PolicyFactory()
-    return {"billing": billing, "orders": orders, "client": _key({"support_teams": "*"})}
+    return {"billing": billing, "orders": orders, "client": key_client({"support_teams": "*"})}
 
 
 @pytest.mark.parametrize("given", ["00000000000000000001", " 1", "+1", "0001"])

@@ -3,26 +3,15 @@
 import re
 
 import pytest
-from django.apps import apps
 from django.test import Client
 from rest_framework.test import APIClient
 
 from support.models import Message, Ticket, TicketEvent
 from support.services import tickets
-from support.tests.factories import AgentFactory, TeamFactory
+from support.tests.factories import AgentFactory, TeamFactory, key_client
 
 pytestmark = pytest.mark.django_db
 XSS = '<script>alert("x")</script>'
-
-
-def _key(grants) -> APIClient:
-    model = apps.get_model("quimbi_site", "ClientApiKey")
-    obj, raw = model.objects.create_key(name="support-merge")
-    obj.grants = grants
-    obj.save()
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=raw)
-    return client
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def world():
 
 def test_api_merge_moves_messages_and_closes_duplicate(world):
     dup, main = world["dup"], world["main"]
-    resp = _key({"support_teams": ["billing"]}).post(
+    resp = key_client({"support_teams": ["billing"]}).post(
         f"/api/support/tickets/{dup.pk}/merge", {"into": main.pk}, format="json"
     )
     assert resp.status_code == 200, resp.content
@@ -46,7 +35,7 @@ def test_api_merge_moves_messages_and_closes_duplicate(world):
     assert dup.status == Ticket.Status.CLOSED and dup.merged_into_id == main.pk
     assert Message.objects.filter(ticket=main, body="Second mail").exists()
     assert TicketEvent.objects.filter(ticket=main, kind="merged", new_value=str(dup.pk)).exists()
-    again = _key({"support_teams": ["billing"]}).post(
+    again = key_client({"support_teams": ["billing"]}).post(
         f"/api/support/tickets/{dup.pk}/merge", {"into": main.pk}, format="json"
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
@@ -54,11 +43,11 @@ def test_api_merge_moves_messages_and_closes_duplicate(world):
 
 def test_api_merge_into_itself_is_400(world):
     dup = world["dup"]
-    resp = _key({"support_teams": ["billing"]}).post(
+    resp = key_client({"support_teams": ["billing"]}).post(
         f"/api/support/tickets/{dup.pk}/merge", {"into": dup.pk}, format="json"
     )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_merge"
-    bad = _key({"support_teams": ["billing"]}).post(
+    bad = key_client({"support_teams": ["billing"]}).post(
         f"/api/support/tickets/{dup.pk}/merge", {"into": "x"}, format="json"
     )
     assert bad.status_code == 400
@@ -67,7 +56,7 @@ def test_api_merge_into_itself_is_400(world):
 
 
 def test_api_merge_with_invisible_tickets_is_404(world):
-    client = _key({"support_teams": ["billing"]})
+    client = key_client({"support_teams": ["billing"]})
     dup, foreign = world["dup"], world["foreign"]
     into_foreign = client.post(f"/api/support/tickets/{dup.pk}/merge", {"into": foreign.pk}, format="json")
     assert into_foreign.status_code == 404 and into_foreign.json()["error"]["code"] == "ticket_not_found"
