@@ -8,7 +8,8 @@ side, each chunk through the same exactly-once path as one writer (`pipeline`:
 its customers, then its records, each step a transaction; unique constraints;
 retried alone after a lost race).
 This process reads the file (and for JSON lines hands the raw lines over, so
-parsing and validation run in the workers too). One difference with a single
+parsing and validation run in the workers too; JSON-lines orders are read as
+columns there, see `order_columns`). One difference with a single
 writer: two versions of a record with the same `updated_at` (or none) in
 different chunks are settled by which chunk commits first, not by file order.
 """
@@ -95,6 +96,10 @@ def file_ingest(
     # JSON lines are parsed where they are ingested; the other readers keep state across the
     # file (ids derived from repeated rows), so they run here.
     raw = fmt == "jsonl"
+    if raw and kind == "orders":
+        # Imported here, before the workers fork, rather than once in each of them (pyarrow
+        # takes a few hundred milliseconds to load).
+        from ingestion.services import order_columns  # noqa: F401
     job = partial(_chunk_ingest, kind, source, raw, max_errors)
     offset = 0
     error = ""
@@ -160,12 +165,18 @@ def writer(kind: str):
 def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
     from ingestion.services.common import collector_paused
 
-    ingest = writer(kind)
     with collector_paused():
-        records = list(read_jsonl(chunk)) if raw else chunk
-        result = ingest(source=source, records=records, via="file", audit=False)
+        if raw and kind == "orders":
+            from ingestion.services.order_columns import orders_chunk_ingest
+
+            result = orders_chunk_ingest(source=source, lines=chunk)
+            n = sum(1 for line in chunk if line.strip())
+        else:
+            records = list(read_jsonl(chunk)) if raw else chunk
+            result = writer(kind)(source=source, records=records, via="file", audit=False)
+            n = len(records)
     return _ChunkResult(
-        records=len(records),
+        records=n,
         accepted=result.accepted,
         duplicates=result.duplicates,
         updated=result.updated,

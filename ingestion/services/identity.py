@@ -62,41 +62,6 @@ def customers_resolve(
     this step is then rolled back (a savepoint) and linked again, now finding their customers:
     the rest of the batch is kept, and the batch does not run again alone.
     """
-
-    def attempt(_: int) -> Resolution:
-        with transaction.atomic():
-            return _resolve(source, identities, seen, platform_map)
-
-    return _db.conflict_retried(attempt, attempts=_RESOLVE_ATTEMPTS)
-
-
-_RESOLVE_ATTEMPTS = 5  # each waits for the writers in its way; then the pipeline runs the batch alone
-
-
-def _resolve(
-    source: str,
-    identities: Sequence[Identity],
-    seen: Sequence[datetime | None],
-    platform_map: dict[int, int] | None,
-) -> Resolution:
-    refs = _db.rows_by_key(
-        ExternalRef,
-        source=source,
-        key="external_id",
-        keys=list({c for c, _, _ in identities if c}),
-        columns=("customer_id",),
-    )
-    ref_map = {k: v[0] for k, v in refs.items()}
-    emails = _db.rows_by_key(
-        ExternalRef,
-        source=EMAIL_SOURCE,
-        key="external_id",
-        keys=list({e for _, e, _ in identities if e}),
-        columns=("customer_id",),
-    )
-    email_map = {k: v[0] for k, v in emails.items()}
-    if platform_map is None:
-        platform_map = platform_customers({p for _, _, p in identities if p})
     # A batch names each person many times (one record per order): link each distinct identity
     # once, with the earliest and latest time it was seen. Linking the same identity again
     # would find what the first link made, so the result is the same.
@@ -110,6 +75,52 @@ def _resolve(
                 span[0] = when
             if span[1] is None or when > span[1]:
                 span[1] = when
+    res = spans_resolve(source=source, spans=spans, platform_map=platform_map)
+    by_identity = dict(zip(spans, res.customer_pks, strict=True))
+    res.customer_pks = [by_identity[ident] for ident in identities]
+    return res
+
+
+def spans_resolve(
+    *,
+    source: str,
+    spans: dict[Identity, Sequence[datetime | None]],
+    platform_map: dict[int, int] | None = None,
+) -> Resolution:
+    """`customers_resolve` for distinct identities, each with the `(first, last)` time its records
+    were seen (None when they carry none): the customers come in the order of `spans`."""
+
+    def attempt(_: int) -> Resolution:
+        with transaction.atomic():
+            return _resolve(source, spans, platform_map)
+
+    return _db.conflict_retried(attempt, attempts=_RESOLVE_ATTEMPTS)
+
+
+_RESOLVE_ATTEMPTS = 5  # each waits for the writers in its way; then the pipeline runs the batch alone
+
+
+def _resolve(
+    source: str, spans: dict[Identity, Sequence[datetime | None]], platform_map: dict[int, int] | None
+) -> Resolution:
+    refs = _db.rows_by_key(
+        ExternalRef,
+        source=source,
+        key="external_id",
+        keys=list({c for c, _, _ in spans if c}),
+        columns=("customer_id",),
+    )
+    ref_map = {k: v[0] for k, v in refs.items()}
+    emails = _db.rows_by_key(
+        ExternalRef,
+        source=EMAIL_SOURCE,
+        key="external_id",
+        keys=list({e for _, e, _ in spans if e}),
+        columns=("customer_id",),
+    )
+    email_map = {k: v[0] for k, v in emails.items()}
+    if platform_map is None:
+        platform_map = platform_customers({p for _, _, p in spans if p})
     linker = _Linker(ref_map, email_map, platform_map)
     tmp = [linker.link(cid, email, platform_pk) for cid, email, platform_pk in spans]
     res = Resolution(customer_pks=[])
@@ -125,8 +136,7 @@ def _resolve(
     real = _create_placeholders(linker, seen_by)
     res.created = set(real.values())
     _insert_refs(source, linker, real)
-    by_identity = {ident: real.get(pk, pk) for ident, pk in zip(spans, roots, strict=True)}
-    res.customer_pks = [by_identity[ident] for ident in identities]
+    res.customer_pks = [real.get(pk, pk) for pk in roots]
     _seen_update({pk: v for pk, v in seen_by.items() if pk > 0})
     if linker.email_fill:
         _email_fill({linker.find(pk): e for pk, e in linker.email_fill.items() if linker.find(pk) > 0})
@@ -147,11 +157,12 @@ def customers_held(pks: Sequence[int]) -> list[int]:
         if not todo:
             break
         if _db.on_postgres():
+            array, param = _db.typed_array(todo, "bigint")
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT id, merged_into_id FROM ingestion_customer WHERE id = ANY(%s)"
+                    f"SELECT id, merged_into_id FROM ingestion_customer WHERE id = ANY({array})"  # noqa: S608
                     " ORDER BY id FOR KEY SHARE",
-                    [todo],
+                    [param],
                 )
                 rows = cursor.fetchall()
         else:  # one writer at a time: nothing to hold

@@ -45,19 +45,19 @@ ODD_VALUES = [
 LINE_ODD_VALUES = [None, "", 0, -1, 3, 1.5, True, "2", "x" * 129, "x" * 256, "a\x00b", 9.99, "9.999", [], {}]
 
 
-def _variants():
-    yield VALID
-    for key in [*VALID, "platform_customer_id"]:
+def _variants(valid: dict = VALID):
+    yield valid
+    for key in [*valid, "platform_customer_id"]:
         for value in ODD_VALUES:
-            yield {**VALID, key: value}
-        yield {k: v for k, v in VALID.items() if k != key}
+            yield {**valid, key: value}
+        yield {k: v for k, v in valid.items() if k != key}
     for key in ("sku", "product_id", "title", "category", "quantity", "unit_price", "discount"):
         for value in LINE_ODD_VALUES:
-            yield {**VALID, "lines": [{**VALID["lines"][0], key: value}, VALID["lines"][1]]}
-    for lines in ([], [None], ["CD"], [{}], [{"quantity": 0}], [VALID["lines"][0]] * 1001):
-        yield {**VALID, "lines": lines}
-    yield {**VALID, "customer_id": None, "email": None}
-    yield {**VALID, "customer_id": "unknown", "email": "n/a"}
+            yield {**valid, "lines": [{**valid["lines"][0], key: value}, valid["lines"][1]]}
+    for lines in ([], [None], ["CD"], [{}], [{"quantity": 0}], [valid["lines"][0]] * 1001):
+        yield {**valid, "lines": lines}
+    yield {**valid, "customer_id": None, "email": None}
+    yield {**valid, "customer_id": "unknown", "email": "n/a"}
 
 
 def test_the_order_fast_path_agrees_with_the_checker():
