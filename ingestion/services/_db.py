@@ -111,11 +111,12 @@ _SEPARATOR = "\x1f"  # ASCII unit separator
 
 def text_array(values: Sequence[str]) -> tuple[str, Any]:
     """`(SQL, parameter)` for a text[] of `values` (PostgreSQL): one string split by the server
-    when no value holds the separator. psycopg quotes a list parameter element by element, about
-    0.7 us each: as much as the server's whole look-up of a key."""
+    when no value holds the separator (nor is the only one, and empty: the server splits "" into
+    no element at all). psycopg quotes a list parameter element by element, about 0.7 us each:
+    as much as the server's whole look-up of a key."""
     values = list(values)
     joined = _SEPARATOR.join(values)
-    if values and joined.count(_SEPARATOR) == len(values) - 1:
+    if joined and joined.count(_SEPARATOR) == len(values) - 1:
         return "string_to_array(%s, E'\\x1f')", joined
     return "%s::text[]", values
 

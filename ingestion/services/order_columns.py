@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -34,7 +35,7 @@ from ingestion.services.common import customers_changed_on_commit
 from ingestion.services.files import read_jsonl
 from ingestion.services.orders import LINE_FIELDS, ORDER_FIELDS, ORDER_STAMP_FIELDS, ORDERS
 from ingestion.services.pipeline import ingest
-from ingestion.services.validation.fields import MAX_LINES
+from ingestion.services.validation.fields import BLOCKED_IDS, MAX_LINES, MONEY_LIMIT
 
 _LINE = pa.struct(
     [
@@ -72,7 +73,7 @@ _UTC = pa.timestamp("us", tz="UTC")
 
 # The common forms only; anything else is the record path's to judge.
 _PRINTABLE_ID = r"^[\x21-\x7e]{1,255}$"  # ASCII without spaces: nothing for strip() to change
-_BLOCKED_IDS = ["null", "none", "nil", "nan", "anonymous", "undefined", "unknown", "n/a", "-1"]
+_BLOCKED_IDS = pa.array(sorted([*BLOCKED_IDS, "-1"]))  # identity_blocked, for ids without spaces
 _EMAIL = r"^[\x21-\x3f\x41-\x7e]+@[\x21-\x3f\x41-\x7e]+\.[\x21-\x3f\x41-\x7e]+$"  # EMAIL_RE, ASCII only
 _TIME = (
     r"^(19\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
@@ -82,7 +83,7 @@ _MIN_TIME = pa.scalar(datetime(1900, 1, 1, tzinfo=UTC), _UTC)  # parse_time's bo
 _MAX_TIME = pa.scalar(datetime(2200, 1, 1, tzinfo=UTC), _UTC)
 _DAYS_IN_MONTH = pa.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int64())
 _STATUSES = pa.array(OrderStatus.values)
-_MONEY_LIMIT = 1e12
+_MONEY_LIMIT = float(MONEY_LIMIT)
 
 
 @dataclass
@@ -245,7 +246,7 @@ def _identity(col: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(ok, the source customer id with blocked values as null) for printable ASCII ids."""
     printable = pc.fill_null(pc.match_substring_regex(col, _PRINTABLE_ID), False)
     lowered = pc.utf8_lower(col)
-    blocked = pc.or_(pc.is_in(lowered, pa.array(_BLOCKED_IDS)), pc.match_substring_regex(col, r"^[0-]*$"))
+    blocked = pc.or_(pc.is_in(lowered, _BLOCKED_IDS), pc.match_substring_regex(col, r"^[0-]*$"))
     return _absent_or(col, printable), pc.if_else(
         pc.fill_null(blocked, False), pa.scalar(None, pa.string()), col
     )
@@ -291,13 +292,9 @@ def _lane(table: pa.Table) -> _Lane:
     cancelled_ok, cancelled_at = _time(col["cancelled_at"])
     updated_ok, updated_at = _time(col["updated_at"])
     lines_ok, flat, parent = _lines(col["lines"], n)
-    quantities = pc.fill_null(flat.field("quantity"), 1)
-    line_items = pa.table({"o": parent, "q": quantities}).group_by("o").aggregate([("q", "sum")])
-    items = pa.array([0] * n, pa.int64())
-    if line_items.num_rows:
-        items = pc.fill_null(
-            pc.take(line_items["q_sum"], pc.index_in(pa.array(range(n), pa.int64()), line_items["o"])), 0
-        )
+    quantities = pc.fill_null(flat.field("quantity"), 1).to_numpy()
+    # At most 1,000 lines of at most 1,000,000 each: the sums are exact in float64.
+    items = pa.array(np.bincount(parent.to_numpy(), weights=quantities, minlength=n).astype(np.int64))
     has_lines = pc.greater(pc.fill_null(pc.list_value_length(col["lines"]), 0), 0)
     item_count = col["item_count"]
     ok = _all(
@@ -361,9 +358,9 @@ def _lane(table: pa.Table) -> _Lane:
 def _lane_write(source: str, orders: pa.Table) -> set[int]:
     """Resolve the lane's customers, then store its orders and lines (the record path's two
     transactions); returns the customers whose data changed."""
+    people = _spans(orders)
     with transaction.atomic():
         _db.writers_lock(exclusive=False)
-        people = _spans(orders)
         res = identity.spans_resolve(source=source, spans=people.spans)
     with transaction.atomic():
         _db.writers_lock(exclusive=False)

@@ -112,3 +112,25 @@ def test_text_that_needs_escaping_is_stored_exactly():
 @pytest.mark.parametrize("value", ["10", "a0", "0a", "-2", "x-0", "0.0"])
 def test_ids_with_more_than_zeros_and_dashes_are_not_blocked(value):
     assert not identity_blocked(value)
+
+
+def test_text_arrays_travel_as_one_string_only_when_the_server_splits_them_back():
+    assert _db.text_array(["a", "", "b"]) == ("string_to_array(%s, E'\\x1f')", "a\x1f\x1fb")
+    assert _db.text_array(["a\x1fb", "c"])[1] == ["a\x1fb", "c"]  # holds the separator: a list
+    assert _db.text_array([""])[1] == [""]  # the server splits "" into no element
+
+
+@pytest.mark.django_db
+def test_ids_holding_the_separator_are_found_again():
+    records = [
+        {
+            "external_id": f"o{sep}1",
+            "customer_id": f"c{sep}1",
+            "placed_at": "2025-03-01T10:00:00Z",
+            "total": 5,
+        }
+        for sep in ("\x1f", "-")
+    ]
+    assert orders.orders_ingest(source="shop", records=records).accepted == 2
+    again = orders.orders_ingest(source="shop", records=records)
+    assert (again.accepted, again.duplicates) == (0, 2)

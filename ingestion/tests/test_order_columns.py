@@ -39,6 +39,13 @@ def _corpus() -> tuple[list[bytes], list[bytes]]:
         record = dict(variant)
         if record.get("external_id") == VALID["external_id"]:
             record["external_id"] = f"v-{i}"
+        platform_id = record.get("platform_customer_id")
+        if (type(platform_id) is int and platform_id > 0) or (
+            type(platform_id) is str and platform_id.isdigit()
+        ):
+            # Whether customer 7 exists depends on the tests before (sequences are not rolled
+            # back): an id no customer has keeps the two runs alike.
+            record["platform_customer_id"] = 10**15
         line = _line(record)
         (readable if order_columns._read([line]) is not None else unreadable).append(line)
     return readable, unreadable

@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # REFERENCE.md "Identity rules": values that never link two records.
-_BLOCKED_IDS = frozenset({"null", "none", "nil", "nan", "anonymous", "undefined", "unknown", "n/a"})
+BLOCKED_IDS = frozenset({"null", "none", "nil", "nan", "anonymous", "undefined", "unknown", "n/a"})
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MONEY_LIMIT = Decimal("1000000000000")  # 14 digits, 2 of them decimal places
+MONEY_LIMIT = Decimal("1000000000000")  # 14 digits, 2 of them decimal places
 _CENT = Decimal("0.01")
 _MIN_TIME = datetime(1900, 1, 1, tzinfo=UTC)
 _MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
@@ -29,7 +29,7 @@ _REQUIRED = "This field is required."
 def identity_blocked(value: str) -> bool:
     """True for identity values that must never link records ('', '0', '-1', 'null', ...)."""
     v = value.strip().lower()
-    return v in _BLOCKED_IDS or v == "-1" or not v.strip("0-")  # only zeros and dashes
+    return v in BLOCKED_IDS or v == "-1" or not v.strip("0-")  # only zeros and dashes
 
 
 BAD = object()
@@ -106,7 +106,7 @@ class Checker:
         if d < 0:
             self.add(name, "Must not be negative.")
             return default
-        if d >= _MONEY_LIMIT:
+        if d >= MONEY_LIMIT:
             self.add(name, "At most 12 digits before the decimal point.")
             return default
         return d.quantize(_CENT)
