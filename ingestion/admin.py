@@ -19,6 +19,7 @@ from ingestion.models import (
     OrderLine,
     WebhookDelivery,
 )
+from ingestion.services import identity
 
 
 class IngestedReadOnly:
@@ -57,6 +58,9 @@ class CustomerAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def delete_model(self, request, obj):
+        identity.customer_delete(obj)  # waits for the ingestion writers in flight
 
 
 @admin.register(ExternalRef)

@@ -149,7 +149,9 @@ def customers_held(pks: Sequence[int]) -> list[int]:
     A batch stores its records in a transaction after the one that resolved their customers
     (`pipeline._write`). A merge that committed in between is followed here; one that starts
     now waits for this transaction (it locks both customers), then moves these records too.
-    A pk that is gone is kept: the foreign key then fails the batch, which runs again.
+    A customer deleted meanwhile (`customer_delete`) fails the batch as a conflict: it runs
+    again, and resolving its people again creates them anew. Orders carry no database foreign
+    key (see `Order.customer`), so this is the check that none lands on a customer that is gone.
     """
     live: dict[int, int] = {}
     todo = sorted(set(pks))
@@ -167,7 +169,11 @@ def customers_held(pks: Sequence[int]) -> list[int]:
                 rows = cursor.fetchall()
         else:  # one writer at a time: nothing to hold
             rows = Customer.objects.filter(pk__in=todo).values_list("pk", "merged_into_id")
-        live.update((pk, into or pk) for pk, into in rows)
+        found = {pk: into or pk for pk, into in rows}
+        if len(found) < len(todo):
+            gone = sorted(set(todo) - set(found))
+            raise IntegrityError(f"Customers {gone[:5]} were deleted while this batch was written.")
+        live.update(found)
         todo = sorted({into for into in live.values() if into not in live})
     out = []
     for pk in pks:
@@ -180,6 +186,19 @@ def customers_held(pks: Sequence[int]) -> list[int]:
 
 
 _MAX_MERGE_HOPS = 5  # merges repoint older merges to their survivor: one hop is the rule
+
+
+def customer_delete(customer: Customer) -> None:
+    """Delete a customer with its refs, orders, lines, interactions and events (the ORM cascade).
+
+    It first waits for the ingestion writers in flight and keeps new ones out until it commits
+    (the writers' lock, exclusively): a batch holding this customer could otherwise store an
+    order for it between the cascade's collecting and its delete, and orders have no database
+    foreign key to refuse it (see `Order.customer`).
+    """
+    with transaction.atomic():
+        _db.writers_lock(exclusive=True)
+        customer.delete()
 
 
 def platform_customers(pks: set[int]) -> dict[int, int]:

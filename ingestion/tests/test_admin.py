@@ -58,3 +58,25 @@ def test_staff_user_needs_rights(client, django_user_model):
     client.force_login(user)
     assert client.get(reverse("admin:ingestion_order_changelist")).status_code == 302
     assert OrderLine.objects.count() == 0
+
+
+def test_deleting_a_customer_in_the_admin_goes_through_the_identity_service(
+    staff_client, staff_user, monkeypatch
+):
+    """It first waits for the ingestion writers in flight (a record may name a customer by its
+    platform id). A customer with ingested rows cannot be deleted there: those rows are read-only."""
+    from django.contrib.auth.models import Permission
+
+    from ingestion.models import Customer
+    from ingestion.services import identity
+    from ingestion.tests.factories import CustomerFactory
+
+    deleted, real_delete = [], identity.customer_delete
+    monkeypatch.setattr(identity, "customer_delete", lambda c: (deleted.append(c.pk), real_delete(c)))
+    staff_user.user_permissions.set(Permission.objects.filter(content_type__app_label="ingestion"))
+    bare, busy = CustomerFactory(), OrderLineFactory().order.customer
+    delete = "admin:ingestion_customer_delete"
+    assert staff_client.post(reverse(delete, args=[bare.pk]), {"post": "yes"}).status_code == 302
+    assert deleted == [bare.pk] and not Customer.objects.filter(pk=bare.pk).exists()
+    assert staff_client.post(reverse(delete, args=[busy.pk]), {"post": "yes"}).status_code == 403
+    assert deleted == [bare.pk] and Customer.objects.filter(pk=busy.pk).exists()

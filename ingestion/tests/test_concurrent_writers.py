@@ -225,3 +225,48 @@ def test_writers_sharing_a_new_customer_do_not_wait_for_each_others_records(monk
     customer = Customer.objects.get()
     assert list(Order.objects.values_list("customer_id", flat=True).distinct()) == [customer.pk]
     assert ExternalRef.objects.filter(source="race").count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_customer_waits_for_the_writers_in_flight_and_leaves_no_order_behind(monkeypatch):
+    """Orders carry no database foreign key (see Order.customer): a delete that did not wait
+    could miss an order a batch was storing for the customer, and leave it pointing at nobody."""
+    from ingestion.services import identity
+
+    first, second = _two_orders_of_one_new_customer()
+    orders.orders_ingest(source="race", records=[first])
+    customer = Customer.objects.get()
+    in_store, release, done = threading.Event(), threading.Event(), {}
+    real_insert = pipeline._insert
+
+    def insert(kind, source, new, pks):
+        in_store.set()
+        release.wait(timeout=30)
+        return real_insert(kind, source, new, pks)
+
+    monkeypatch.setattr(pipeline, "_insert", insert)
+
+    def run(name, fn):
+        try:
+            done[name] = fn()
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(
+        target=run, args=("write", lambda: orders.orders_ingest(source="race", records=[second]))
+    )
+    deleter = threading.Thread(target=run, args=("delete", lambda: identity.customer_delete(customer)))
+    writer.start()
+    try:
+        assert in_store.wait(timeout=30)  # the writer holds the customer, mid-store
+        deleter.start()
+        _wait_for_a_lock_wait()
+        assert "delete" not in done
+    finally:
+        release.set()
+        writer.join(timeout=30)
+        deleter.join(timeout=30)
+    assert done["write"].accepted == 1 and "delete" in done
+    assert not Customer.objects.exists()
+    assert not Order.objects.exists() and not OrderLine.objects.exists()

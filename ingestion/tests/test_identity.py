@@ -191,3 +191,77 @@ def test_a_merge_between_resolving_and_storing_moves_the_records_to_the_survivor
     assert Order.objects.get(external_id="3").customer_id == a
     assert not Order.objects.filter(customer_id=b).exists()
     assert identity.customers_held([b, a, b]) == [a, a, a]
+
+
+def _customer_deleted_after_resolving(monkeypatch, resolver: str) -> list[list[int]]:
+    """Make the first resolution's customers be deleted right after it (committed before the
+    batch stores its records, as another session's delete could be); returns each resolution's
+    customer pks."""
+    real, resolved = getattr(identity, resolver), []
+
+    def resolve_then_delete(**kwargs):
+        res = real(**kwargs)
+        resolved.append(res.customer_pks)
+        if len(resolved) == 1:
+            for customer in Customer.objects.filter(pk__in=res.customer_pks):
+                identity.customer_delete(customer)
+        return res
+
+    monkeypatch.setattr(identity, resolver, resolve_then_delete)
+    return resolved
+
+
+def _orders_point_at_live_customers() -> bool:
+    live = set(Customer.objects.values_list("pk", flat=True))
+    return set(Order.objects.values_list("customer_id", flat=True)) <= live
+
+
+def test_holding_a_customer_that_is_gone_is_a_conflict():
+    """Orders carry no database foreign key (see Order.customer): the hold is what refuses a
+    customer that is gone, as a conflict the batch runs again for."""
+    from django.db import IntegrityError
+
+    from ingestion.services import _db
+
+    orders.orders_ingest(source="shop", records=[order("1", "c-a")])
+    gone = Order.objects.get().customer
+    identity.customer_delete(gone)
+    with pytest.raises(IntegrityError) as exc:
+        identity.customers_held([gone.pk])
+    assert _db.is_conflict(exc.value)
+
+
+def test_a_customer_deleted_between_resolving_and_storing_gets_no_orders(monkeypatch):
+    """The batch runs again: resolving its person again creates them anew."""
+    resolved = _customer_deleted_after_resolving(monkeypatch, "customers_resolve")
+    result = orders.orders_ingest(source="shop", records=[order("1", "c-a"), order("2", "c-a")])
+    assert result.accepted == 2 and len(resolved) == 2
+    assert _orders_point_at_live_customers()
+    assert set(Order.objects.values_list("customer_id", flat=True)) == {
+        ExternalRef.objects.get(source="shop", external_id="c-a").customer_id
+    }
+
+
+def test_a_customer_deleted_between_resolving_and_storing_a_file_chunk_gets_no_orders(monkeypatch):
+    """The same in the columnar lane of file imports: its orders go through the record path."""
+    from ingestion.services.order_columns import orders_chunk_ingest
+
+    resolved = _customer_deleted_after_resolving(monkeypatch, "spans_resolve")
+    lines = [json.dumps({**order(str(i), "c-a"), "total": 10.0}).encode() for i in range(3)]
+    result = orders_chunk_ingest(source="shop", lines=lines)
+    assert (result.accepted, result.rejected) == (3, ())
+    assert len(resolved) == 2  # the lane's, then the record path's
+    assert Order.objects.count() == 3 and _orders_point_at_live_customers()
+
+
+def test_deleting_a_customer_deletes_their_orders_refs_and_history():
+    orders.orders_ingest(source="shop", records=[order("1", "c-a", "a@x.io"), order("2", "c-b")])
+    a = ExternalRef.objects.get(source="shop", external_id="c-a").customer
+    interactions.interactions_ingest(
+        source="desk",
+        records=[{"external_id": "t1", "customer_id": "c-a", "occurred_at": "2024-01-02T00:00:00Z"}],
+    )
+    identity.customer_delete(a)
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["2"]
+    assert not ExternalRef.objects.filter(customer_id=a.pk).exists()
+    assert not Interaction.objects.exists()
