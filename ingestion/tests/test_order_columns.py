@@ -180,3 +180,15 @@ def test_an_import_again_goes_the_record_path_without_reading_columns():
     with mock.patch.object(order_columns, "_read", side_effect=AssertionError("read as columns")):
         again = order_columns.orders_chunk_ingest(source=SOURCE, lines=plain)
     assert (again.accepted, again.duplicates) == (0, 40)
+
+
+def test_days_the_calendar_lacks_are_the_record_paths_and_leap_days_the_lanes():
+    days = ["2023-02-29", "2024-02-29", "1900-02-29", "2000-02-29", "2100-02-29", "2023-04-31", "2023-02-30"]
+    lines = [
+        _line({**PLAIN, "external_id": f"day-{i}", "placed_at": f"{day}T10:00:00Z"})
+        for i, day in enumerate(days)
+    ]
+    assert order_columns._lane(order_columns._read(lines)).index.to_pylist() == [1, 3]
+    lane, record_path = _both(lines)
+    assert lane == record_path
+    assert lane[0][0] == 2
