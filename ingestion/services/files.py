@@ -34,6 +34,11 @@ from ingestion.services.validation import Unreadable
 
 FORMATS = ("csv", "jsonl", "shopify", "cdnow")
 KINDS = ("orders", "interactions", "events")
+# Records per chunk. Each chunk has fixed costs (its transactions and their commits, a sample
+# look-up, the columnar checks' set-up): importing 1,000,000 orders in chunks of 5,000 took
+# 7% and 33% longer than in chunks of 20,000 (two runs each). A chunk of JSON-lines orders read as
+# columns takes about 15 MB.
+CHUNK_SIZE = 20_000
 
 
 class FileFormatError(ValueError):
@@ -74,7 +79,7 @@ def file_ingest(
     source: str,
     fmt: str,
     kind: str = "orders",
-    chunk_size: int = 5000,
+    chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
     max_errors: int = 10,
     workers: int = 1,

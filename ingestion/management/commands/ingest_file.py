@@ -6,7 +6,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from ingestion.errors import IngestionError
-from ingestion.services.files import FORMATS, KINDS, FileFormatError, file_ingest
+from ingestion.services.files import CHUNK_SIZE, FORMATS, KINDS, FileFormatError, file_ingest
 
 
 class Command(BaseCommand):
@@ -17,7 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="Source name, e.g. shopify or cdnow.")
         parser.add_argument("--format", required=True, choices=FORMATS)
         parser.add_argument("--kind", default="orders", choices=KINDS)
-        parser.add_argument("--chunk-size", type=int, default=5000)
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=CHUNK_SIZE,
+            help=f"Records per chunk, each stored in its own transactions (default: {CHUNK_SIZE:,}).",
+        )
         parser.add_argument(
             "--no-progress", action="store_true", help="Hide the progress bar (so does -v 0)."
         )
