@@ -84,7 +84,8 @@ def file_ingest(
     max_errors: int = 10,
     workers: int = 1,
 ) -> FileSummary:
-    """Stream `path` in chunks through the exactly-once write path. `progress(n_bytes)` is called per line.
+    """Stream `path` in chunks through the exactly-once write path; `progress(n_bytes)` is
+    called as lines are read.
 
     `workers` > 1 ingests chunks in that many processes (PostgreSQL, outside a transaction;
     elsewhere the file is ingested here, chunk after chunk).
@@ -110,8 +111,10 @@ def file_ingest(
     error = ""
     try:
         with open(path, "rb") as fh:
-            lines = _lines(fh, progress)
-            chunks = _chunks(lines if raw else READERS[fmt](lines), chunk_size)
+            if raw:
+                chunks = _line_blocks(fh, chunk_size, progress)
+            else:
+                chunks = _chunks(READERS[fmt](_lines(fh, progress)), chunk_size)
             results = _parallel(job, chunks, workers) if _parallel_ok(workers) else map(job, chunks)
             for result in results:
                 summary.accepted += result.accepted
@@ -167,9 +170,11 @@ def writer(kind: str):
     }[kind]
 
 
-def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list) -> _ChunkResult:
+def _chunk_ingest(kind: str, source: str, raw: bool, max_errors: int, chunk: list | bytes) -> _ChunkResult:
     from ingestion.services.common import collector_paused
 
+    if raw:
+        chunk = _block_lines(chunk)
     with collector_paused():
         if raw and kind == "orders":
             from ingestion.services.order_columns import orders_chunk_ingest
@@ -246,6 +251,29 @@ def _lines(fh: IO[bytes], progress: Callable[[int], None] | None) -> Iterator[by
             raw = raw.removeprefix(codecs.BOM_UTF8)
             first = False
         yield raw
+
+
+def _line_blocks(fh: IO[bytes], size: int, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The file's lines, `size` at a time, each batch as one bytes object (`_block_lines` splits
+    it again). A worker process gets one string to copy rather than `size` objects to pickle,
+    which cost this process more CPU than reading the lines."""
+    first = True
+    while lines := list(itertools.islice(fh, size)):
+        block = b"".join(lines)
+        if progress is not None:
+            progress(len(block))
+        if first:
+            block = block.removeprefix(codecs.BOM_UTF8)  # see _lines
+            first = False
+        yield block
+
+
+def _block_lines(block: bytes) -> list[bytes]:
+    """The lines of a `_line_blocks` block, without their line ends."""
+    lines = block.split(b"\n")
+    if lines[-1] == b"":  # the block ended with a line end
+        lines.pop()
+    return lines
 
 
 def _text(lines: Iterable[bytes]) -> Iterator[str]:

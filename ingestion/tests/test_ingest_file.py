@@ -120,6 +120,24 @@ def test_jsonl_with_a_byte_order_mark(tmp_path):
     )
 
 
+def test_jsonl_line_numbers_hold_across_chunks_with_windows_line_ends_and_blank_lines(tmp_path):
+    """Chunks travel to the workers as blocks of lines: errors still number the records of the file."""
+    from ingestion.services.files import file_ingest
+
+    good = {"customer_id": "c1", "placed_at": "2024-01-01T00:00:00Z", "total": 5}
+    lines = [json.dumps({**good, "external_id": f"o{i}"}) for i in range(7)]
+    lines[4] = json.dumps({**good, "external_id": "bad", "total": "lots"})
+    lines.insert(2, "")  # a blank line is no record
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes("\r\n".join(lines).encode())  # and no line end after the last
+    summary = file_ingest(path=str(path), source="web", fmt="jsonl", chunk_size=3)
+    assert (summary.accepted, summary.rejected) == (6, 1)
+    assert [(n, ext) for n, ext, _ in summary.errors] == [(5, "bad")]  # record 5, on line 6
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == sorted(
+        f"o{i}" for i in range(7) if i != 4
+    )
+
+
 def test_jsonl_orders_and_events(tmp_path):
     path = tmp_path / "events.jsonl"
     recs = [
