@@ -287,3 +287,31 @@ def test_a_bulk_import_leaves_fresh_planner_statistics():
         )
         estimates = dict(cursor.fetchall())
     assert estimates == {"ingestion_order": 6919, "ingestion_customer": 2357}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_import_refreshes_the_statistics_of_its_tables_side_by_side(monkeypatch):
+    """PostgreSQL, outside a transaction: each table is analysed on a connection of its own."""
+    from django.db import connection
+
+    from ingestion.services import files
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    analysed, real = [], files._analyze_alone
+    monkeypatch.setattr(
+        files, "_analyze_alone", lambda model: (analysed.append(model._meta.db_table), real(model))
+    )
+    run(CDNOW, "--source", "cdnow", "--format", "cdnow", "--workers", "2")
+    assert sorted(analysed) == [
+        "ingestion_customer",
+        "ingestion_externalref",
+        "ingestion_order",
+        "ingestion_orderline",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN ('ingestion_order', 'ingestion_customer')"
+        )
+        estimates = dict(cursor.fetchall())
+    assert estimates == {"ingestion_order": 6919, "ingestion_customer": 2357}
