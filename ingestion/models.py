@@ -89,7 +89,8 @@ class Order(models.Model):
     # (`identity.customers_held`: one FOR KEY SHARE statement per batch, which finds a customer
     # that is gone), and customers are deleted only through `identity.customer_delete`, which
     # waits for the writers in flight; so the database's own check, a FOR KEY SHARE per order
-    # at commit, only repeated that hold: about 8 us per order, a sixth of a bulk load's cost.
+    # at commit, only repeated that hold: about 8 us per order, a sixth of the database's work
+    # in a bulk load.
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="orders", db_index=False, db_constraint=False
     )
