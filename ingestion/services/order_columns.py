@@ -217,16 +217,21 @@ def _text(col: pa.Array, max_length: int, *, min_length: int = 1) -> pa.Array:
     """Present and of a length in bounds, without NUL; null where the value is."""
     n = pc.utf8_length(col)
     ok = pc.and_(pc.greater_equal(n, min_length), pc.less_equal(n, max_length))
-    if _holds_nul(col):  # rarely: one search of the column's bytes spares a search of each value
+    if _holds(col, (b"\x00",)):  # rarely: one search of the column's bytes spares a search of each value
         ok = pc.and_(ok, pc.invert(pc.match_substring(col, "\x00")))
     return ok
 
 
-def _holds_nul(col: pa.Array) -> bool:
-    """Whether the text column's bytes hold a NUL; a slice shares its parent's bytes, so a NUL
-    outside it counts too (a needless search, no wrong answer)."""
-    data = col.buffers()[2]
-    return data is not None and b"\x00" in data.to_pybytes()
+def _holds(col: pa.Array | pa.ChunkedArray, needles: Sequence[bytes]) -> bool:
+    """Whether the text column's bytes hold any of `needles`; a slice shares its parent's bytes,
+    so one outside it counts too (a needless search or format, no wrong answer)."""
+    for chunk in col.chunks if isinstance(col, pa.ChunkedArray) else [col]:
+        data = chunk.buffers()[2]
+        if data is not None:
+            raw = data.to_pybytes()
+            if any(n in raw for n in needles):
+                return True
+    return False
 
 
 def _money(col: pa.Array) -> pa.Array:
@@ -446,13 +451,33 @@ def _orders_lines_insert(source: str, orders: pa.Table, customer_pk: pa.Array) -
     order_table = order_table.append_column("source", pa.array([source] * n, pa.string()))
     for name in ORDER_STAMP_FIELDS:
         order_table = order_table.append_column(name, pa.array([stamp] * n, pa.string()))
-    _db.copy_csv(Order, order_table.column_names, _csv(order_table))
+    payload, fmt = _copy_payload(order_table)
+    _db.copy_payload(Order, order_table.column_names, payload, fmt=fmt)
     line_table = pa.table(dict(zip(LINE_FIELDS, [pc.take(ids, parent), *line_values], strict=True)))
     if line_table.num_rows:
-        _db.copy_csv(OrderLine, LINE_FIELDS, _csv(line_table))
+        payload, fmt = _copy_payload(line_table)
+        _db.copy_payload(OrderLine, LINE_FIELDS, payload, fmt=fmt)
 
 
-def _csv(table: pa.Table) -> bytes:
+_CSV = pa_csv.WriteOptions(include_header=False)
+_TEXT = pa_csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
+_TEXT_ESCAPED = (b"\t", b"\n", b"\r", b"\\", b'"')  # what text format escapes, and the CSV quote
+
+
+def _copy_payload(table: pa.Table) -> tuple[bytes, str]:
+    """`(payload, format)` for COPY. PostgreSQL reads its text format faster than CSV (about
+    1.8 us less per order with its lines), but the CSV writer cannot make text format's escapes:
+    a table with a value holding a tab, line end, backslash or quote goes as CSV."""
+    columns = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) and _holds(col, _TEXT_ESCAPED):
+            return _write(table, _CSV), "csv"
+        # Text format reads an empty field as an empty string, and NULL as \N.
+        columns.append(pc.fill_null(pc.cast(col, pa.string()), "\\N") if col.null_count else col)
+    return _write(pa.table(columns, names=table.column_names), _TEXT), "text"
+
+
+def _write(table: pa.Table, options: pa_csv.WriteOptions) -> bytes:
     out = io.BytesIO()
-    pa_csv.write_csv(table, out, write_options=pa_csv.WriteOptions(include_header=False))
+    pa_csv.write_csv(table, out, write_options=options)
     return out.getvalue()

@@ -192,3 +192,35 @@ def test_days_the_calendar_lacks_are_the_record_paths_and_leap_days_the_lanes():
     lane, record_path = _both(lines)
     assert lane == record_path
     assert lane[0][0] == 2
+
+
+def test_rows_go_in_postgresqls_text_format_unless_a_value_needs_its_escapes(monkeypatch):
+    """Text format on PostgreSQL (nulls as \\N, empty text as empty), CSV for a table with a tab,
+    line end, backslash or quote in a value: both store what the record path stores."""
+    from django.db import connection
+
+    formats, real = [], order_columns._copy_payload
+
+    def spy(table):
+        payload, fmt = real(table)
+        formats.append(fmt)
+        return payload, fmt
+
+    monkeypatch.setattr(order_columns, "_copy_payload", spy)
+    sparse = {
+        k: v for k, v in PLAIN.items() if k not in ("subtotal", "updated_at", "cancelled_at", "channel")
+    }
+    wordy = {
+        **PLAIN,
+        "lines": [{"title": "Café «naïve» ☕", "category": "", "quantity": 2, "unit_price": 1.5}],
+    }
+    plain = [_line({**sparse, "external_id": "sparse"}), _line({**wordy, "external_id": "wordy"})]
+    odd_title = {"title": 'say "hi" \\ there\tnow', "quantity": 1, "unit_price": 2.0}
+    odd = [*plain, _line({**PLAIN, "external_id": "odd", "lines": [odd_title]})]
+    # (orders, lines): each table takes its own format.
+    for chunk, expected in ((plain, ["text", "text"]), (odd, ["text", "csv"])):
+        formats.clear()
+        lane, record_path = _both(chunk)
+        assert lane == record_path and lane[0][0] == len(chunk)
+        if connection.vendor == "postgresql":
+            assert formats == expected
