@@ -185,31 +185,44 @@ def _wait_for_a_lock_wait() -> None:
     raise AssertionError("the second writer never waited for the first")
 
 
+def _store_paused(monkeypatch, external_id: str) -> tuple[threading.Event, threading.Event]:
+    """`(in_store, release)`: the batch about to store `external_id` sets `in_store`, then waits
+    for `release` inside its records' transaction."""
+    in_store, release = threading.Event(), threading.Event()
+    real_insert = pipeline._insert
+
+    def insert(kind, source, new, pks):
+        if new and new[0]["external_id"] == external_id:
+            in_store.set()
+            release.wait(timeout=30)
+        return real_insert(kind, source, new, pks)
+
+    monkeypatch.setattr(pipeline, "_insert", insert)
+    return in_store, release
+
+
+def _thread(results: dict, name: str, fn) -> threading.Thread:
+    """A thread that keeps `fn()` in `results[name]` and closes its own connections."""
+
+    def run():
+        try:
+            results[name] = fn()
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_writers_sharing_a_new_customer_do_not_wait_for_each_others_records(monkeypatch):
     """A batch commits its customers before its records: a second writer that meets the same new
     person finds the first one's customer and finishes while the first still writes its records."""
     first, second = _two_orders_of_one_new_customer()
-    in_store, release, results = threading.Event(), threading.Event(), {}
-    real_insert = pipeline._insert
-
-    def insert(kind, source, new, pks):
-        if new and new[0]["external_id"] == first["external_id"]:
-            in_store.set()
-            release.wait(timeout=30)
-        return real_insert(kind, source, new, pks)
-
-    monkeypatch.setattr(pipeline, "_insert", insert)
-
-    def write(name, record):
-        try:
-            results[name] = orders.orders_ingest(source="race", records=[record])
-        finally:
-            connections.close_all()
-
-    a = threading.Thread(target=write, args=("a", first))
-    b = threading.Thread(target=write, args=("b", second))
+    in_store, release = _store_paused(monkeypatch, first["external_id"])
+    results = {}
+    a = _thread(results, "a", lambda: orders.orders_ingest(source="race", records=[first]))
+    b = _thread(results, "b", lambda: orders.orders_ingest(source="race", records=[second]))
     a.start()
     try:
         assert in_store.wait(timeout=30)
@@ -237,26 +250,10 @@ def test_deleting_a_customer_waits_for_the_writers_in_flight_and_leaves_no_order
     first, second = _two_orders_of_one_new_customer()
     orders.orders_ingest(source="race", records=[first])
     customer = Customer.objects.get()
-    in_store, release, done = threading.Event(), threading.Event(), {}
-    real_insert = pipeline._insert
-
-    def insert(kind, source, new, pks):
-        in_store.set()
-        release.wait(timeout=30)
-        return real_insert(kind, source, new, pks)
-
-    monkeypatch.setattr(pipeline, "_insert", insert)
-
-    def run(name, fn):
-        try:
-            done[name] = fn()
-        finally:
-            connections.close_all()
-
-    writer = threading.Thread(
-        target=run, args=("write", lambda: orders.orders_ingest(source="race", records=[second]))
-    )
-    deleter = threading.Thread(target=run, args=("delete", lambda: identity.customer_delete(customer)))
+    in_store, release = _store_paused(monkeypatch, second["external_id"])
+    done = {}
+    writer = _thread(done, "write", lambda: orders.orders_ingest(source="race", records=[second]))
+    deleter = _thread(done, "delete", lambda: identity.customer_delete(customer))
     writer.start()
     try:
         assert in_store.wait(timeout=30)  # the writer holds the customer, mid-store
